@@ -59,13 +59,26 @@ impl Interpreter {
         if STARTED.swap(true, Ordering::SeqCst) {
             return Err(EmbedError::AlreadyStarted);
         }
-        crate::hooks::install_audit_hook();
-        crate::module::register();
-
         let executable = cstring(opts.executable.as_os_str())?;
         let argv: Vec<CString> = opts.argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
         let mut argv_ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         let orig: Vec<CString> = opts.orig_argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
+
+        restore_default_fault_signals();
+        // Pre-initialize first: it picks the memory allocators (PYTHONMALLOC,
+        // -X dev), and the audit hook entry must come from the allocator that
+        // frees it at finalization.
+        // SAFETY: PyPreConfig protocol; argv outlives the call.
+        unsafe {
+            let mut pre = std::mem::MaybeUninit::<ffi::PyPreConfig>::uninit();
+            ffi::PyPreConfig_InitPythonConfig(pre.as_mut_ptr());
+            let mut pre = pre.assume_init();
+            pre.parse_argv = c_int::from(opts.parse_argv);
+            let mut args: Vec<*mut c_char> = argv_ptrs.iter().map(|p| p.cast_mut()).collect();
+            check(ffi::Py_PreInitializeFromBytesArgs(&pre, args.len() as ffi::Py_ssize_t, args.as_mut_ptr()));
+        }
+        crate::hooks::install_audit_hook();
+        crate::module::register();
 
         // SAFETY: the PyConfig protocol as documented: init, set, initialize,
         // clear; all pointers outlive the calls that read them.
@@ -130,6 +143,17 @@ impl Interpreter {
             ffi::PyEval_RestoreThread(self.tstate);
             if ffi::Py_FinalizeEx() < 0 { 120 } else { 0 }
         }
+    }
+}
+
+/// Rust's runtime installs SIGSEGV/SIGBUS handlers to report stack
+/// overflows; python leaves both at their defaults, and user code can see the
+/// difference (`signal.getsignal`, faulthandler chaining).
+fn restore_default_fault_signals() {
+    // SAFETY: resetting dispositions before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+        libc::signal(libc::SIGBUS, libc::SIG_DFL);
     }
 }
 
