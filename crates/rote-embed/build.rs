@@ -11,6 +11,14 @@ fn main() {
     let Some(exe) = cfg.executable() else {
         panic!("pyo3 found no Python executable; set PYO3_PYTHON to a CPython >= 3.12 with a shared libpython");
     };
+    if cfg.version().major != 3 || cfg.version().minor < 12 {
+        panic!(
+            "`{exe}` is Python {}.{}; rote needs CPython >= 3.12 (sys.monitoring). \
+             Set PYO3_PYTHON to one, or build with `make build`, which finds one",
+            cfg.version().major,
+            cfg.version().minor
+        );
+    }
     if !cfg.shared() {
         panic!("`{exe}` has no shared libpython; rote embeds CPython and needs one (build it with --enable-shared)");
     }

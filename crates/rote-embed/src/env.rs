@@ -37,7 +37,7 @@ impl EnvError {
     pub fn hint(&self) -> Option<String> {
         match self {
             EnvError::Mismatch { .. } | EnvError::OtherInstall { .. } => Some(format!(
-                "recreate the virtualenv with `{BASE_EXECUTABLE} -m venv`, or build rote against that Python (`make build PYTHON=/path/to/python3`)"
+                "recreate the virtualenv with `{BASE_EXECUTABLE} -m venv`, or build rote against that Python (`ROTE_SETUP_PYTHON=/path/to/python3 make build`)"
             )),
             EnvError::BaseGone { .. } => Some("rebuild rote (`make build`) against an installed CPython ≥ 3.12".to_owned()),
             EnvError::Missing { .. } | EnvError::NoExecutable { .. } => {

@@ -4,7 +4,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use rote_config::{parse_bool, parse_duration, parse_size};
 
 const ABOUT: &str = "Automatic, persistent memoization for Python scripts";
@@ -26,9 +27,15 @@ arguments. rote sets `sys.executable` to itself, so multiprocessing and \
 subprocess children started through it are rote too. rote's own options \
 therefore come after the subcommand: `rote run -v script.py`.";
 
+const USAGE: &str = "\
+rote run [OPTIONS] SCRIPT [ARGS]...
+       rote run [OPTIONS] -m MODULE [ARGS]...
+       rote SCRIPT [ARGS]...
+       rote -c CODE | -m MODULE | -OPTION ...   (rote as python)";
+
 #[derive(Debug, Parser)]
 #[command(name = "rote", about = ABOUT, long_about = LONG_ABOUT, version = version(), disable_version_flag = true)]
-#[command(allow_external_subcommands = true, arg_required_else_help = true)]
+#[command(allow_external_subcommands = true, arg_required_else_help = true, override_usage = USAGE)]
 pub struct Cli {
     /// Print version
     #[arg(long = "version", action = clap::ArgAction::Version)]
@@ -40,11 +47,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run a Python script or module with memoization
-    #[command(long_about = RUN_LONG_ABOUT)]
+    #[command(long_about = RUN_LONG_ABOUT, override_usage = RUN_USAGE)]
     Run(RunArgs),
     #[command(external_subcommand)]
     Script(Vec<OsString>),
 }
+
+const RUN_USAGE: &str = "\
+rote run [OPTIONS] SCRIPT [ARGS]...
+       rote run [OPTIONS] -m MODULE [ARGS]...";
 
 const RUN_LONG_ABOUT: &str = "\
 Run a Python script or module with memoization.
@@ -94,8 +105,9 @@ pub struct RunArgs {
     /// No summary line at exit
     #[arg(short, long)]
     pub quiet: bool,
-    /// The script (or with -m, the module) and its arguments
-    #[arg(value_name = "SCRIPT", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    /// The script (a file, or a directory or zip file with `__main__.py`; with -m, the module name),
+    /// then its arguments, passed on as they are
+    #[arg(value_name = "SCRIPT [ARGS]", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<OsString>,
 }
 
@@ -118,7 +130,18 @@ pub fn is_rote_flag(arg: &[u8]) -> bool {
 pub fn dispatch(argv: Vec<OsString>) -> anyhow::Result<rote_embed::Exit> {
     let cli = Cli::parse_from(argv);
     match cli.command {
-        Command::Run(args) => crate::commands::run::run(args),
+        Command::Run(args) => {
+            // Values that start with `-` are allowed so that the script's own
+            // options pass through, but the script itself cannot be one: that
+            // is a misspelt rote option.
+            if let Some(first) = args.command.first().filter(|a| a.as_encoded_bytes().starts_with(b"-")) {
+                let mut cmd = Cli::command();
+                let run = cmd.find_subcommand_mut("run").expect("run subcommand").clone();
+                let msg = format!("unexpected argument '{}' found", first.to_string_lossy());
+                run.bin_name("rote run").error(ErrorKind::UnknownArgument, msg).exit();
+            }
+            crate::commands::run::run(args)
+        }
         Command::Script(command) => crate::commands::run::run(RunArgs::script_only(command)),
     }
 }
