@@ -1,0 +1,2 @@
+# Helper module importable only because sys.path[0] is the script's directory.
+NAME = "neighbour"

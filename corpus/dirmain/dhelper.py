@@ -1,0 +1,2 @@
+# Helper module next to dirmain/__main__.py.
+NAME = "dhelper"

@@ -1,0 +1,3 @@
+# Checks an uncaught ModuleNotFoundError from importing a missing module.
+print("importing", flush=True)
+import _no_such_module_here  # noqa: F401

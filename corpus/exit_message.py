@@ -1,0 +1,5 @@
+# Checks sys.exit("message"): message printed to stderr, exit status 1.
+import sys
+
+print("stdout line")
+sys.exit("fatal: something went wrong (ünïcode)")
