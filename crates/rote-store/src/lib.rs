@@ -1,0 +1,269 @@
+//! rote's cache store: an SQLite index and content-addressed blobs under one
+//! cache directory, shared safely by any number of processes and threads.
+//!
+//! The contract: a value handed back by [`Store::lookup`] is byte for byte the
+//! value that was inserted under that key (size and checksum verified on every
+//! read); anything missing, truncated, corrupt or unreadable is a miss with a
+//! reason, never an error that stops the user's script. Hits cost no index
+//! write: usage, counters and file-table updates are kept in memory and written
+//! once by [`Store::commit_run`].
+//!
+//! This crate has no Python in it; the runtime and the CLI both use it.
+
+mod blobs;
+mod deps;
+mod evict;
+mod files;
+mod index;
+mod key;
+mod layout;
+mod session;
+mod summary;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use deps::Dep;
+pub use files::{FileDigest, RACY_WINDOW};
+pub use key::{KEY_VERSION, Key, KeyBuilder};
+pub use layout::LAYOUT_VERSION;
+pub use session::Outcome;
+pub use summary::{FunctionSummary, RunSummary, Summary};
+
+use session::Session;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the cache directory `{}` is a file, not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("the cache directory `{}` is not trusted: {reason}; nothing is loaded from it", path.display())]
+    Untrusted { path: PathBuf, reason: String },
+    #[error("the cache index `{}` has format version {found}, newer than this rote understands ({supported}); use a newer rote or another cache directory", path.display())]
+    Newer { path: PathBuf, found: i64, supported: i64 },
+    #[error("cannot use `{}`: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cache index `{}`: {source}", path.display())]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("cache index `{}` stayed locked by other processes", .0.display())]
+    Busy(PathBuf),
+}
+
+impl StoreError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> StoreError {
+        StoreError::Io { path: path.to_owned(), source }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How a store is opened.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Size limit enforced on insert; `None` for none.
+    pub max_size: Option<u64>,
+    /// fsync blobs and index commits.
+    pub fsync: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { max_size: Some(10 << 30), fsync: true }
+    }
+}
+
+/// An entry's metadata as stored in the index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryMeta {
+    pub key: Key,
+    pub function: String,
+    pub serializer: String,
+    pub size: u64,
+    pub compute: Duration,
+    pub created_ns: i64,
+    pub last_used_ns: i64,
+}
+
+/// A verified hit: the value's bytes and what it depended on.
+#[derive(Debug)]
+pub struct Found {
+    pub meta: EntryMeta,
+    pub deps: Vec<Dep>,
+    pub value: Vec<u8>,
+}
+
+/// What [`Store::insert`] stores.
+#[derive(Debug)]
+pub struct NewEntry<'a> {
+    pub key: Key,
+    /// `<module>.<qualname>`.
+    pub function: &'a str,
+    pub serializer: &'a str,
+    pub value: &'a [u8],
+    pub compute: Duration,
+    pub deps: &'a [Dep],
+}
+
+/// What [`Store::gc`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GcReport {
+    pub evicted_entries: u64,
+    pub removed_blobs: u64,
+    pub removed_temp_files: u64,
+    pub bytes_after: u64,
+}
+
+/// One open cache directory.
+pub struct Store {
+    layout: layout::Layout,
+    index: Mutex<index::Index>,
+    opts: Options,
+    session: Mutex<Session>,
+}
+
+pub(crate) fn now_ns() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+}
+
+impl Store {
+    /// Opens the cache at `dir`, creating it (mode 0700, `CACHEDIR.TAG`,
+    /// `.gitignore`) when missing.
+    pub fn open(dir: &Path, opts: Options) -> Result<Store> {
+        let layout = layout::Layout::create(dir)?;
+        Self::with_layout(layout, opts)
+    }
+
+    /// Opens an existing cache; `Ok(None)` when there is none (for `rote
+    /// status`, which must not create one).
+    pub fn open_existing(dir: &Path, opts: Options) -> Result<Option<Store>> {
+        match layout::Layout::existing(dir)? {
+            Some(layout) => Self::with_layout(layout, opts).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn with_layout(layout: layout::Layout, opts: Options) -> Result<Store> {
+        let index = index::Index::open(&layout.index_path(), opts.fsync)?;
+        Ok(Store { layout, index: Mutex::new(index), opts, session: Mutex::new(Session::default()) })
+    }
+
+    /// The cache directory.
+    pub fn dir(&self) -> &Path {
+        self.layout.root()
+    }
+
+    fn index(&self) -> std::sync::MutexGuard<'_, index::Index> {
+        self.index.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn session(&self) -> std::sync::MutexGuard<'_, Session> {
+        self.session.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The verified value under `key`, or `None`. A bad blob removes the entry
+    /// and counts as a miss with reason `blob missing` or `blob corrupt`.
+    pub fn lookup(&self, key: &Key) -> Result<Option<Found>> {
+        let Some(row) = self.index().get(key)? else { return Ok(None) };
+        match blobs::read_verified(&self.layout, &row.blob, row.meta.size, row.checksum) {
+            Ok(value) => {
+                let deps = match deps::decode(&row.deps) {
+                    Ok(deps) => deps,
+                    Err(err) => {
+                        tracing::warn!(%err, function = %row.meta.function, "undecodable dependencies; entry dropped");
+                        self.drop_bad_entry(key, &row.blob, &row.meta.function, "entry corrupt")?;
+                        return Ok(None);
+                    }
+                };
+                self.session().touch(*key, now_ns());
+                Ok(Some(Found { meta: row.meta, deps, value }))
+            }
+            Err(bad) => {
+                tracing::warn!(function = %row.meta.function, reason = bad.reason(), detail = %bad, "bad blob; entry dropped");
+                self.drop_bad_entry(key, &row.blob, &row.meta.function, bad.reason())?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn drop_bad_entry(&self, key: &Key, blob: &blobs::BlobId, function: &str, reason: &str) -> Result<()> {
+        self.index().remove_if_blob(key, blob)?;
+        blobs::remove(&self.layout, blob);
+        self.session().record(function, Outcome::Reason(reason));
+        Ok(())
+    }
+
+    /// Stores a value: the blob first (temp file, then rename), then the index
+    /// row, so a crash in between leaves an orphan blob, never a dangling
+    /// entry. Evicts low-value entries when over the size limit.
+    pub fn insert(&self, entry: &NewEntry<'_>) -> Result<()> {
+        let (blob, checksum) = blobs::write(&self.layout, entry.value, self.opts.fsync)?;
+        let deps = deps::encode(entry.deps);
+        let now = now_ns();
+        let total = self.index().insert(entry, &blob, checksum, &deps, now)?;
+        if let Some(limit) = self.opts.max_size {
+            if total > limit {
+                evict::evict(&self.layout, &mut self.index(), limit, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records an outcome for this run's statistics (written by
+    /// [`Store::commit_run`]).
+    pub fn record(&self, function: &str, outcome: Outcome<'_>) {
+        self.session().record(function, outcome);
+    }
+
+    /// The content digest of a file, through the stat-validated file table.
+    pub fn file_digest(&self, path: &Path) -> std::io::Result<FileDigest> {
+        files::digest(self, path)
+    }
+
+    /// Writes this process's statistics, usage times and file-table updates
+    /// in one transaction, adding to the record of `run_id` (workers of one
+    /// run share it). `script` is the run's absolute script path.
+    pub fn commit_run(&self, run_id: &str, script: &str) -> Result<()> {
+        let session = std::mem::take(&mut *self.session());
+        self.index().commit_session(run_id, script, &session, now_ns())
+    }
+
+    /// Drops every entry of one function (`<module>.<qualname>`); returns how
+    /// many.
+    pub fn remove_function(&self, function: &str) -> Result<u64> {
+        let blobs = self.index().remove_function(function)?;
+        let n = blobs.len() as u64;
+        for blob in blobs {
+            if !self.index().blob_referenced(&blob)? {
+                blobs::remove(&self.layout, &blob);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Wipes entries, blobs, statistics and the file table.
+    pub fn clear(&self) -> Result<()> {
+        self.index().clear()?;
+        blobs::remove_all(&self.layout)
+    }
+
+    /// Trims to `max_size` (or the store's limit), removes blobs no entry
+    /// refers to and temp files left by crashed writers.
+    pub fn gc(&self, max_size: Option<u64>) -> Result<GcReport> {
+        let mut report = GcReport::default();
+        if let Some(limit) = max_size.or(self.opts.max_size) {
+            report.evicted_entries = evict::evict_to(&self.layout, &mut self.index(), limit, now_ns())?;
+        }
+        let (blobs_removed, temps_removed) = blobs::collect_garbage(&self.layout, &self.index())?;
+        report.removed_blobs = blobs_removed;
+        report.removed_temp_files = temps_removed;
+        report.bytes_after = self.index().total_bytes()?;
+        Ok(report)
+    }
+
+    /// Everything `rote status` shows.
+    pub fn summary(&self) -> Result<Summary> {
+        let mut summary = self.index().summary()?;
+        summary.bytes_on_disk = blobs::disk_usage(&self.layout) + layout::index_disk_usage(&self.layout);
+        Ok(summary)
+    }
+}
