@@ -385,6 +385,15 @@ impl Index {
         })
     }
 
+    /// `PRAGMA integrity_check`: empty when the database is sound.
+    pub(crate) fn integrity_problems(&self) -> Result<Vec<String>> {
+        self.retry(|| {
+            let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows.into_iter().filter(|r| r != "ok").collect())
+        })
+    }
+
     pub(crate) fn summary(&self) -> Result<Summary> {
         self.retry(|| {
             let (entries, bytes): (i64, i64) =

@@ -260,6 +260,11 @@ impl Store {
         Ok(report)
     }
 
+    /// Problems `PRAGMA integrity_check` finds in the index; empty when sound.
+    pub fn integrity_problems(&self) -> Result<Vec<String>> {
+        self.index().integrity_problems()
+    }
+
     /// Everything `rote status` shows.
     pub fn summary(&self) -> Result<Summary> {
         let mut summary = self.index().summary()?;
