@@ -49,8 +49,49 @@ enum Command {
     /// Run a Python script or module with memoization
     #[command(long_about = RUN_LONG_ABOUT, override_usage = RUN_USAGE)]
     Run(RunArgs),
+    /// Show what the cache holds, what it saved, and why calls were not cached
+    Status(StatusArgs),
+    /// Wipe the cache, or drop the entries of one function
+    Clear(ClearArgs),
+    /// Trim the cache to its size limit and remove leftovers of crashed writers
+    Gc(GcArgs),
     #[command(external_subcommand)]
     Script(Vec<OsString>),
+}
+
+/// Where the cache is, for the commands that only read or trim it.
+#[derive(Debug, Args)]
+pub struct CacheDirArg {
+    /// Cache directory [default: from [tool.rote], ROTE_CACHE_DIR, else .rote]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub cache: CacheDirArg,
+    /// Print JSON (schema in docs/status-json.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ClearArgs {
+    #[command(flatten)]
+    pub cache: CacheDirArg,
+    /// Drop only this function's entries (`<module>.<qualname>`, e.g. `__main__.fit`)
+    #[arg(value_name = "FUNCTION")]
+    pub function: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub cache: CacheDirArg,
+    /// Trim to this size instead of the configured limit
+    #[arg(long, value_name = "SIZE", value_parser = check(parse_size))]
+    pub max_size: Option<String>,
 }
 
 const RUN_USAGE: &str = "\
@@ -142,6 +183,9 @@ pub fn dispatch(argv: Vec<OsString>) -> anyhow::Result<rote_embed::Exit> {
             }
             crate::commands::run::run(args)
         }
+        Command::Status(args) => crate::commands::status::run(args),
+        Command::Clear(args) => crate::commands::clear::run(args),
+        Command::Gc(args) => crate::commands::gc::run(args),
         Command::Script(command) => crate::commands::run::run(RunArgs::script_only(command)),
     }
 }
