@@ -467,3 +467,39 @@ impl Index {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(conn: &Connection) -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn migrations_apply_each_step_once_and_refuse_newer() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        let mut conn = Connection::open(&path).unwrap();
+        let v1 = [MIGRATIONS[0]];
+        migrate(&mut conn, &path, &v1).unwrap();
+        assert_eq!(version(&conn), 1);
+        conn.execute("INSERT INTO counters (name, value) VALUES ('hits', 3)", []).unwrap();
+
+        // A later schema step runs on an old index without losing its data.
+        let v2 = [MIGRATIONS[0], "ALTER TABLE counters ADD COLUMN note TEXT NOT NULL DEFAULT 'x';"];
+        migrate(&mut conn, &path, &v2).unwrap();
+        assert_eq!(version(&conn), 2);
+        migrate(&mut conn, &path, &v2).unwrap(); // already there: nothing runs twice
+        let (hits, note): (f64, String) =
+            conn.query_row("SELECT value, note FROM counters WHERE name = 'hits'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((hits, note.as_str()), (3.0, "x"));
+
+        // An older rote meets the newer index: refused, untouched.
+        match migrate(&mut conn, &path, &v1) {
+            Err(StoreError::Newer { found: 2, supported: 1, .. }) => {}
+            other => panic!("expected Newer, got {other:?}"),
+        }
+        assert_eq!(version(&conn), 2);
+    }
+}
