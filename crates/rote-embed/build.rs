@@ -9,7 +9,9 @@ fn main() {
     pyo3_build_config::add_libpython_rpath_link_args();
     let cfg = pyo3_build_config::get();
     let Some(exe) = cfg.executable() else {
-        panic!("pyo3 found no Python executable; set PYO3_PYTHON to a CPython >= 3.12 with a shared libpython");
+        panic!(
+            "pyo3 found no Python executable; set PYO3_PYTHON to a CPython >= 3.12 with a shared libpython"
+        );
     };
     if cfg.version().major != 3 || cfg.version().minor < 12 {
         panic!(
@@ -20,19 +22,32 @@ fn main() {
         );
     }
     if !cfg.shared() {
-        panic!("`{exe}` has no shared libpython; rote embeds CPython and needs one (build it with --enable-shared)");
+        panic!(
+            "`{exe}` has no shared libpython; rote embeds CPython and needs one (build it with --enable-shared)"
+        );
     }
     // sys.base_prefix and the base executable, not the venv's, when PYO3_PYTHON is a venv python.
     let probe = "import sys, os\nprint(sys.base_prefix)\nexe = getattr(sys, '_base_executable', sys.executable)\nprint(os.path.realpath(exe))";
-    let out = Command::new(exe).args(["-I", "-c", probe]).output().expect("run PYO3_PYTHON");
-    assert!(out.status.success(), "`{exe}` failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(exe)
+        .args(["-I", "-c", probe])
+        .output()
+        .expect("run PYO3_PYTHON");
+    assert!(
+        out.status.success(),
+        "`{exe}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).expect("utf-8 paths");
     let mut lines = text.lines();
     let base_prefix = lines.next().expect("base_prefix");
     let base_exe = lines.next().expect("base executable");
     println!("cargo:rustc-env=ROTE_PY_BASE_PREFIX={base_prefix}");
     println!("cargo:rustc-env=ROTE_PY_BASE_EXECUTABLE={base_exe}");
-    println!("cargo:rustc-env=ROTE_PY_BUILD_VERSION={}.{}", cfg.version().major, cfg.version().minor);
+    println!(
+        "cargo:rustc-env=ROTE_PY_BUILD_VERSION={}.{}",
+        cfg.version().major,
+        cfg.version().minor
+    );
     // Handed to the binary's build script (DEP_ROTE_EMBED_LIBDIR) for its rpath:
     // link arguments of a library do not reach the binaries that use it.
     if let Some(dir) = cfg.lib_dir() {

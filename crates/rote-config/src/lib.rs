@@ -142,7 +142,11 @@ pub enum Origin {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("invalid value for `{key}` in `{}` ([tool.rote]): {reason}", path.display())]
-    File { path: PathBuf, key: String, reason: String },
+    File {
+        path: PathBuf,
+        key: String,
+        reason: String,
+    },
     #[error("invalid value for {var}: {reason}")]
     Env { var: String, reason: String },
     #[error("invalid value for {flag}: {reason}")]
@@ -152,7 +156,10 @@ pub enum ConfigError {
     #[error("unknown configuration key `{key}`")]
     UnknownKey { key: String },
     #[error("cannot read `{}`: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// The settings in force, each with its origin.
@@ -187,16 +194,28 @@ impl Settings {
 
     /// Where the current value of `name` came from.
     pub fn origin(&self, name: &str) -> Option<&Origin> {
-        self.origins.iter().find(|(n, _)| *n == name).map(|(_, o)| o)
+        self.origins
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, o)| o)
     }
 
     /// Sets one key from text; relative paths are resolved against `base`.
     /// The error names the key's source as given by `origin`.
-    pub fn set_str(&mut self, name: &str, text: &str, base: &Path, origin: Origin) -> Result<(), ConfigError> {
+    pub fn set_str(
+        &mut self,
+        name: &str,
+        text: &str,
+        base: &Path,
+        origin: Origin,
+    ) -> Result<(), ConfigError> {
         let Some(spec) = spec(name) else {
-            return Err(ConfigError::UnknownKey { key: name.to_owned() });
+            return Err(ConfigError::UnknownKey {
+                key: name.to_owned(),
+            });
         };
-        self.apply(spec, text, base).map_err(|reason| error_for(spec, &origin, text, reason))?;
+        self.apply(spec, text, base)
+            .map_err(|reason| error_for(spec, &origin, text, reason))?;
         self.record(spec.name, origin);
         Ok(())
     }
@@ -240,10 +259,23 @@ fn expand_home(text: &str) -> PathBuf {
 fn error_for(spec: &KeySpec, origin: &Origin, text: &str, reason: String) -> ConfigError {
     let reason = format!("`{text}`: {reason}");
     match origin {
-        Origin::File(path) => ConfigError::File { path: path.clone(), key: spec.name.to_owned(), reason },
-        Origin::Env => ConfigError::Env { var: spec.env.to_owned(), reason },
-        Origin::Flag => ConfigError::Flag { flag: spec.flag.to_owned(), reason },
-        Origin::Default | Origin::Runtime => ConfigError::Runtime { key: spec.name.to_owned(), reason },
+        Origin::File(path) => ConfigError::File {
+            path: path.clone(),
+            key: spec.name.to_owned(),
+            reason,
+        },
+        Origin::Env => ConfigError::Env {
+            var: spec.env.to_owned(),
+            reason,
+        },
+        Origin::Flag => ConfigError::Flag {
+            flag: spec.flag.to_owned(),
+            reason,
+        },
+        Origin::Default | Origin::Runtime => ConfigError::Runtime {
+            key: spec.name.to_owned(),
+            reason,
+        },
     }
 }
 
@@ -266,7 +298,12 @@ impl Inputs {
             Some(dir) => cwd.join(dir),
             None => cwd.clone(),
         };
-        Ok(Inputs { cwd, search_from, env: std::env::vars_os().collect(), flags: Vec::new() })
+        Ok(Inputs {
+            cwd,
+            search_from,
+            env: std::env::vars_os().collect(),
+            flags: Vec::new(),
+        })
     }
 }
 
@@ -290,12 +327,20 @@ pub fn load(inputs: &Inputs) -> Result<Loaded, ConfigError> {
         let base = path.parent().unwrap_or(Path::new("/"));
         for (key, value) in table {
             let Some(spec) = spec(key) else {
-                warnings.push(format!("unknown key `{key}` in `{}` [tool.rote], ignored", path.display()));
+                warnings.push(format!(
+                    "unknown key `{key}` in `{}` [tool.rote], ignored",
+                    path.display()
+                ));
                 continue;
             };
             let origin = Origin::File(path.clone());
             let text = toml_text(value).ok_or_else(|| {
-                error_for(spec, &origin, &value.to_string(), format!("expected {}", spec.kind.expected()))
+                error_for(
+                    spec,
+                    &origin,
+                    &value.to_string(),
+                    format!("expected {}", spec.kind.expected()),
+                )
             })?;
             settings.set_str(key, &text, base, origin)?;
         }
@@ -316,7 +361,12 @@ pub fn load(inputs: &Inputs) -> Result<Loaded, ConfigError> {
             continue;
         };
         let Some(text) = value.to_str() else {
-            return Err(error_for(spec, &Origin::Env, &value.to_string_lossy(), "not valid UTF-8".to_owned()));
+            return Err(error_for(
+                spec,
+                &Origin::Env,
+                &value.to_string_lossy(),
+                "not valid UTF-8".to_owned(),
+            ));
         };
         // An empty variable is how shells spell "unset"; ROTE_PYTHON= must not
         // become a path.
@@ -330,7 +380,11 @@ pub fn load(inputs: &Inputs) -> Result<Loaded, ConfigError> {
         settings.set_str(name, text, &inputs.cwd, Origin::Flag)?;
     }
 
-    Ok(Loaded { settings, pyproject: pyproject.map(|(p, _)| p), warnings })
+    Ok(Loaded {
+        settings,
+        pyproject: pyproject.map(|(p, _)| p),
+        warnings,
+    })
 }
 
 /// TOML values are accepted in their natural type or as strings with units.
@@ -350,18 +404,26 @@ fn toml_text(value: &toml::Value) -> Option<String> {
 fn find_pyproject(dir: &Path, warnings: &mut Vec<String>) -> Option<(PathBuf, toml::Table)> {
     for ancestor in dir.ancestors() {
         let path = ancestor.join("pyproject.toml");
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
         let doc: toml::Table = match toml::from_str(&text) {
             Ok(doc) => doc,
             Err(err) => {
                 let first = err.message().lines().next().unwrap_or("").to_owned();
-                warnings.push(format!("cannot parse `{}`, its [tool.rote] is ignored: {first}", path.display()));
+                warnings.push(format!(
+                    "cannot parse `{}`, its [tool.rote] is ignored: {first}",
+                    path.display()
+                ));
                 continue;
             }
         };
         match doc.get("tool").and_then(|t| t.get("rote")) {
             Some(toml::Value::Table(table)) => return Some((path, table.clone())),
-            Some(_) => warnings.push(format!("`tool.rote` in `{}` is not a table, ignored", path.display())),
+            Some(_) => warnings.push(format!(
+                "`tool.rote` in `{}` is not a table, ignored",
+                path.display()
+            )),
             None => {}
         }
     }

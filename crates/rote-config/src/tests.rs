@@ -7,7 +7,10 @@ fn inputs(dir: &Path, env: &[(&str, &str)], flags: &[(&'static str, &str)]) -> I
     Inputs {
         cwd: dir.to_path_buf(),
         search_from: dir.to_path_buf(),
-        env: env.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))).collect(),
+        env: env
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect(),
         flags: flags.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
     }
 }
@@ -30,17 +33,27 @@ fn defaults_without_any_layer() {
 #[test]
 fn precedence_file_then_env_then_flag() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("pyproject.toml"), "[tool.rote]\nmin_duration = 5\nmax_size = \"1GiB\"\nfsync = false\n")
-        .unwrap();
+    fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.rote]\nmin_duration = 5\nmax_size = \"1GiB\"\nfsync = false\n",
+    )
+    .unwrap();
     let sub = dir.path().join("src/deep");
     fs::create_dir_all(&sub).unwrap();
-    let mut inp = inputs(dir.path(), &[("ROTE_MIN_DURATION", "250ms"), ("ROTE_MAX_SIZE", "2GB")], &[]);
+    let mut inp = inputs(
+        dir.path(),
+        &[("ROTE_MIN_DURATION", "250ms"), ("ROTE_MAX_SIZE", "2GB")],
+        &[],
+    );
     inp.search_from = sub;
     let s = load(&inp).unwrap().settings;
     assert_eq!(s.min_duration, Duration::from_millis(250));
     assert_eq!(s.max_size, 2_000_000_000);
     assert!(!s.fsync, "file value survives where no later layer sets it");
-    assert_eq!(s.origin("fsync"), Some(&Origin::File(dir.path().join("pyproject.toml"))));
+    assert_eq!(
+        s.origin("fsync"),
+        Some(&Origin::File(dir.path().join("pyproject.toml")))
+    );
 
     inp.flags = vec![("min_duration", "3".to_owned())];
     let s = load(&inp).unwrap().settings;
@@ -52,12 +65,19 @@ fn precedence_file_then_env_then_flag() {
 #[test]
 fn cache_dir_in_file_is_relative_to_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("pyproject.toml"), "[tool.rote]\ncache_dir = \"build/cache\"\n").unwrap();
+    fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.rote]\ncache_dir = \"build/cache\"\n",
+    )
+    .unwrap();
     let work = dir.path().join("work");
     fs::create_dir(&work).unwrap();
     let mut inp = inputs(&work, &[], &[]);
     inp.search_from = work.clone();
-    assert_eq!(load(&inp).unwrap().settings.cache_dir, dir.path().join("build/cache"));
+    assert_eq!(
+        load(&inp).unwrap().settings.cache_dir,
+        dir.path().join("build/cache")
+    );
     inp.env = vec![("ROTE_CACHE_DIR".into(), "here".into())];
     assert_eq!(load(&inp).unwrap().settings.cache_dir, work.join("here"));
 }
@@ -65,7 +85,11 @@ fn cache_dir_in_file_is_relative_to_the_file() {
 #[test]
 fn pyproject_without_table_is_skipped() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("pyproject.toml"), "[tool.rote]\nquiet = true\n").unwrap();
+    fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.rote]\nquiet = true\n",
+    )
+    .unwrap();
     let pkg = dir.path().join("pkg");
     fs::create_dir(&pkg).unwrap();
     fs::write(pkg.join("pyproject.toml"), "[project]\nname = \"x\"\n").unwrap();
@@ -79,11 +103,23 @@ fn pyproject_without_table_is_skipped() {
 #[test]
 fn unknown_names_warn_once_each() {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("pyproject.toml"), "[tool.rote]\nmin_durration = 1\n").unwrap();
-    let loaded = load(&inputs(dir.path(), &[("ROTE_CACHEDIR", "x"), ("HOME", "/root")], &[])).unwrap();
+    fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.rote]\nmin_durration = 1\n",
+    )
+    .unwrap();
+    let loaded = load(&inputs(
+        dir.path(),
+        &[("ROTE_CACHEDIR", "x"), ("HOME", "/root")],
+        &[],
+    ))
+    .unwrap();
     assert_eq!(loaded.warnings.len(), 2, "{:?}", loaded.warnings);
     assert!(loaded.warnings[0].starts_with("unknown key `min_durration` in `"));
-    assert_eq!(loaded.warnings[1], "unknown environment variable ROTE_CACHEDIR, ignored");
+    assert_eq!(
+        loaded.warnings[1],
+        "unknown environment variable ROTE_CACHEDIR, ignored"
+    );
 }
 
 #[test]
@@ -95,7 +131,11 @@ fn errors_name_their_source() {
         "invalid value for ROTE_MIN_DURATION: `soon`: unknown unit `soon`, expected s, ms, us, ns, m or h"
     );
 
-    fs::write(dir.path().join("pyproject.toml"), "[tool.rote]\nmax_size = [1]\n").unwrap();
+    fs::write(
+        dir.path().join("pyproject.toml"),
+        "[tool.rote]\nmax_size = [1]\n",
+    )
+    .unwrap();
     let err = load(&inputs(dir.path(), &[], &[])).unwrap_err().to_string();
     let file = dir.path().join("pyproject.toml");
     assert_eq!(
@@ -107,8 +147,13 @@ fn errors_name_their_source() {
     );
 
     fs::write(dir.path().join("pyproject.toml"), "[tool.rote]\n").unwrap();
-    let err = load(&inputs(dir.path(), &[], &[("disable", "maybe")])).unwrap_err().to_string();
-    assert!(err.starts_with("invalid value for --disable: `maybe`: expected a boolean"), "{err}");
+    let err = load(&inputs(dir.path(), &[], &[("disable", "maybe")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("invalid value for --disable: `maybe`: expected a boolean"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -117,13 +162,19 @@ fn broken_pyproject_is_a_warning_not_a_failure() {
     fs::write(dir.path().join("pyproject.toml"), "[tool.rote\n").unwrap();
     let loaded = load(&inputs(dir.path(), &[], &[])).unwrap();
     assert_eq!(loaded.warnings.len(), 1);
-    assert!(loaded.warnings[0].starts_with("cannot parse `"), "{:?}", loaded.warnings);
+    assert!(
+        loaded.warnings[0].starts_with("cannot parse `"),
+        "{:?}",
+        loaded.warnings
+    );
 }
 
 #[test]
 fn empty_env_value_means_unset() {
     let dir = tempfile::tempdir().unwrap();
-    let s = load(&inputs(dir.path(), &[("ROTE_PYTHON", "")], &[])).unwrap().settings;
+    let s = load(&inputs(dir.path(), &[("ROTE_PYTHON", "")], &[]))
+        .unwrap()
+        .settings;
     assert_eq!(s.python, None);
 }
 
@@ -153,15 +204,28 @@ fn table_matches_settings() {
     // Every key must be settable at every level and round-trip its default.
     let dir = tempfile::tempdir().unwrap();
     for spec in KEYS {
-        assert!(spec.env == format!("ROTE_{}", spec.name.to_ascii_uppercase()), "{}", spec.name);
-        assert!(spec.flag == format!("--{}", spec.name.replace('_', "-")), "{}", spec.name);
+        assert!(
+            spec.env == format!("ROTE_{}", spec.name.to_ascii_uppercase()),
+            "{}",
+            spec.name
+        );
+        assert!(
+            spec.flag == format!("--{}", spec.name.replace('_', "-")),
+            "{}",
+            spec.name
+        );
         if spec.default.is_empty() {
             continue;
         }
         let mut s = Settings::defaults(dir.path());
         let before = format!("{s:?}");
-        s.set_str(spec.name, spec.default, dir.path(), Origin::Runtime).unwrap();
+        s.set_str(spec.name, spec.default, dir.path(), Origin::Runtime)
+            .unwrap();
         let after = format!("{s:?}").replace("Runtime", "Default");
-        assert_eq!(before, after, "default of `{}` disagrees with Settings::defaults", spec.name);
+        assert_eq!(
+            before, after,
+            "default of `{}` disagrees with Settings::defaults",
+            spec.name
+        );
     }
 }

@@ -18,7 +18,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "ns" => 1e-9,
         "m" | "min" | "mins" => 60.0,
         "h" => 3600.0,
-        other => return Err(format!("unknown unit `{other}`, expected s, ms, us, ns, m or h")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}`, expected s, ms, us, ns, m or h"
+            ));
+        }
     };
     let value: f64 = number
         .trim()
@@ -47,10 +51,16 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         "m" | "mib" => 1024.0 * 1024.0,
         "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
         "t" | "tib" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown unit `{other}`, expected B, kB, MB, GB, TB, KiB, MiB, GiB or TiB")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}`, expected B, kB, MB, GB, TB, KiB, MiB, GiB or TiB"
+            ));
+        }
     };
-    let value: f64 =
-        number.trim().parse().map_err(|_| "expected a size such as `10GiB`, `500MB` or a number of bytes".to_owned())?;
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| "expected a size such as `10GiB`, `500MB` or a number of bytes".to_owned())?;
     let bytes = value * scale;
     if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
         return Err("a size must be a finite number ≥ 0".to_owned());
@@ -85,5 +95,9 @@ pub fn format_size(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

@@ -25,7 +25,11 @@ const TOOL_IDS: [i32; 2] = [4, 3];
 
 static TOOL_ID: AtomicI32 = AtomicI32::new(-1);
 
-unsafe extern "C" fn audit_hook(_event: *const c_char, _args: *mut PyObject, _user: *mut c_void) -> c_int {
+unsafe extern "C" fn audit_hook(
+    _event: *const c_char,
+    _args: *mut PyObject,
+    _user: *mut c_void,
+) -> c_int {
     0
 }
 
@@ -47,7 +51,9 @@ pub(crate) fn claim_tool_id(py: Python<'_>) -> PyResult<i32> {
             return Ok(id);
         }
     }
-    Err(pyo3::exceptions::PyRuntimeError::new_err("rote: no free sys.monitoring tool id"))
+    Err(pyo3::exceptions::PyRuntimeError::new_err(
+        "rote: no free sys.monitoring tool id",
+    ))
 }
 
 /// The claimed sys.monitoring tool id, or -1 before start-up.

@@ -60,9 +60,17 @@ impl Interpreter {
             return Err(EmbedError::AlreadyStarted);
         }
         let executable = cstring(opts.executable.as_os_str())?;
-        let argv: Vec<CString> = opts.argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
+        let argv: Vec<CString> = opts
+            .argv
+            .iter()
+            .map(|a| cstring(a))
+            .collect::<Result<_, _>>()?;
         let mut argv_ptrs: Vec<*const c_char> = argv.iter().map(|a| a.as_ptr()).collect();
-        let orig: Vec<CString> = opts.orig_argv.iter().map(|a| cstring(a)).collect::<Result<_, _>>()?;
+        let orig: Vec<CString> = opts
+            .orig_argv
+            .iter()
+            .map(|a| cstring(a))
+            .collect::<Result<_, _>>()?;
 
         restore_default_fault_signals();
         // Pre-initialize first: it picks the memory allocators (PYTHONMALLOC,
@@ -75,7 +83,11 @@ impl Interpreter {
             let mut pre = pre.assume_init();
             pre.parse_argv = c_int::from(opts.parse_argv);
             let mut args: Vec<*mut c_char> = argv_ptrs.iter().map(|p| p.cast_mut()).collect();
-            check(ffi::Py_PreInitializeFromBytesArgs(&pre, args.len() as ffi::Py_ssize_t, args.as_mut_ptr()));
+            check(ffi::Py_PreInitializeFromBytesArgs(
+                &pre,
+                args.len() as ffi::Py_ssize_t,
+                args.as_mut_ptr(),
+            ));
         }
         crate::hooks::install_audit_hook();
         crate::module::register();
@@ -89,12 +101,22 @@ impl Interpreter {
             config.parse_argv = c_int::from(opts.parse_argv);
             config.install_signal_handlers = 1;
             let cfg: *mut ffi::PyConfig = &mut config;
-            check(ffi::PyConfig_SetBytesString(cfg, &mut (*cfg).executable, executable.as_ptr()));
-            check(ffi::PyConfig_SetBytesArgv(cfg, argv_ptrs.len() as ffi::Py_ssize_t, argv_ptrs.as_mut_ptr()));
+            check(ffi::PyConfig_SetBytesString(
+                cfg,
+                &mut (*cfg).executable,
+                executable.as_ptr(),
+            ));
+            check(ffi::PyConfig_SetBytesArgv(
+                cfg,
+                argv_ptrs.len() as ffi::Py_ssize_t,
+                argv_ptrs.as_mut_ptr(),
+            ));
             if !opts.parse_argv && !orig.is_empty() {
                 // SetBytesArgv pre-initialized Python, so Py_DecodeLocale is usable.
-                let wide: Vec<*mut libc::wchar_t> =
-                    orig.iter().map(|a| ffi::Py_DecodeLocale(a.as_ptr(), std::ptr::null_mut())).collect();
+                let wide: Vec<*mut libc::wchar_t> = orig
+                    .iter()
+                    .map(|a| ffi::Py_DecodeLocale(a.as_ptr(), std::ptr::null_mut()))
+                    .collect();
                 if wide.iter().all(|w| !w.is_null()) {
                     check(ffi::PyConfig_SetWideStringList(
                         cfg,
@@ -115,7 +137,9 @@ impl Interpreter {
         // SAFETY: start-up succeeded and this thread holds the GIL.
         let tstate = unsafe { ffi::PyEval_SaveThread() };
         let interp = Interpreter { tstate };
-        interp.attach(|py| after_start(py, opts.sys_executable)).map_err(EmbedError::Startup)?;
+        interp
+            .attach(|py| after_start(py, opts.sys_executable))
+            .map_err(EmbedError::Startup)?;
         Ok(interp)
     }
 

@@ -57,7 +57,9 @@ pub fn run(launch: &Launch) -> Result<Exit, EmbedError> {
         Target::Path(p) => p.clone(),
         Target::Module(_) => OsString::from("-m"),
     };
-    let argv: Vec<OsString> = std::iter::once(first).chain(launch.args.iter().cloned()).collect();
+    let argv: Vec<OsString> = std::iter::once(first)
+        .chain(launch.args.iter().cloned())
+        .collect();
     let exe = current_exe()?;
     let interp = Interpreter::start(&interp::StartOptions {
         executable: &launch.env.executable,
@@ -66,7 +68,11 @@ pub fn run(launch: &Launch) -> Result<Exit, EmbedError> {
         parse_argv: false,
         sys_executable: &exe,
     })?;
-    let program_name = launch.orig_argv.first().cloned().unwrap_or_else(|| OsString::from("rote"));
+    let program_name = launch
+        .orig_argv
+        .first()
+        .cloned()
+        .unwrap_or_else(|| OsString::from("rote"));
     let ran = interp.attach(|py| runner::run_main(py, &launch.target, &program_name));
     let finalized = interp.finalize();
     Ok(if ran.keyboard_interrupt {

@@ -60,7 +60,10 @@ pub(crate) struct Ran {
 
 impl Ran {
     fn ok() -> Ran {
-        Ran { code: 0, keyboard_interrupt: false }
+        Ran {
+            code: 0,
+            keyboard_interrupt: false,
+        }
     }
 }
 
@@ -77,7 +80,11 @@ pub(crate) fn run_main(py: Python<'_>, target: &Target, program_name: &OsStr) ->
 }
 
 fn run_main_inner(py: Python<'_>, target: &Target, program_name: &OsStr) -> PyResult<Ran> {
-    let safe_path: bool = py.import("sys")?.getattr("flags")?.getattr("safe_path")?.extract()?;
+    let safe_path: bool = py
+        .import("sys")?
+        .getattr("flags")?
+        .getattr("safe_path")?
+        .extract()?;
     match target {
         Target::Module(name) => {
             if !safe_path {
@@ -107,7 +114,9 @@ fn abspath(given: &OsStr) -> OsString {
     if given.as_bytes().starts_with(b"/") {
         return given.to_owned();
     }
-    let mut out = std::env::current_dir().map(|p| p.into_os_string().into_vec()).unwrap_or_default();
+    let mut out = std::env::current_dir()
+        .map(|p| p.into_os_string().into_vec())
+        .unwrap_or_default();
     out.push(b'/');
     out.extend_from_slice(given.as_bytes());
     OsString::from_vec(out)
@@ -116,7 +125,9 @@ fn abspath(given: &OsStr) -> OsString {
 /// `_PyPathConfig_ComputeSysPath0` for a script: the directory of its real
 /// path (symlinks resolved), or "" when it cannot be resolved.
 fn script_dir(given: &OsStr) -> OsString {
-    let real = std::fs::canonicalize(given).map(|p| p.into_os_string()).unwrap_or_else(|_| given.to_owned());
+    let real = std::fs::canonicalize(given)
+        .map(|p| p.into_os_string())
+        .unwrap_or_else(|_| given.to_owned());
     let bytes = real.as_bytes();
     match bytes.iter().rposition(|&b| b == b'/') {
         Some(0) => OsString::from("/"),
@@ -132,7 +143,10 @@ fn insert_path0(py: Python<'_>, path0: &OsStr) -> PyResult<()> {
 
 /// `PyImport_GetImporter`: a directory or zip file gives an importer, a plain
 /// file does not.
-fn importer<'py>(py: Python<'py>, path: &Bound<'py, PyString>) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn importer<'py>(
+    py: Python<'py>,
+    path: &Bound<'py, PyString>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
     // SAFETY: valid object pointer; the result is a new reference or NULL.
     let obj = unsafe { Bound::from_owned_ptr_or_err(py, PyImport_GetImporter(path.as_ptr()))? };
     Ok(if obj.is_none() { None } else { Some(obj) })
@@ -146,7 +160,11 @@ fn pystr<'py>(py: Python<'py>, s: &OsStr) -> PyResult<Bound<'py, PyString>> {
 fn audit(event: &std::ffi::CStr, arg: &Bound<'_, PyAny>) -> PyResult<()> {
     // SAFETY: "O" takes one borrowed object pointer.
     let rc = unsafe { PySys_Audit(event.as_ptr(), c"O".as_ptr(), arg.as_ptr()) };
-    if rc < 0 { Err(PyErr::fetch(arg.py())) } else { Ok(()) }
+    if rc < 0 {
+        Err(PyErr::fetch(arg.py()))
+    } else {
+        Ok(())
+    }
 }
 
 /// `pymain_run_module` → `runpy._run_module_as_main(name, set_argv0)`.
@@ -164,7 +182,10 @@ fn run_module(py: Python<'_>, name: &OsStr, set_argv0: bool) -> PyResult<Ran> {
             return Ok(print_error());
         }
     };
-    match runpy.getattr("_run_module_as_main")?.call1((name, set_argv0)) {
+    match runpy
+        .getattr("_run_module_as_main")?
+        .call1((name, set_argv0))
+    {
         Ok(_) => Ok(Ran::ok()),
         Err(err) => {
             err.restore(py);
@@ -180,26 +201,42 @@ fn print_error() -> Ran {
     unsafe {
         let keyboard_interrupt = ffi::PyErr_Occurred() == ffi::PyExc_KeyboardInterrupt;
         ffi::PyErr_Print();
-        Ran { code: 1, keyboard_interrupt }
+        Ran {
+            code: 1,
+            keyboard_interrupt,
+        }
     }
 }
 
 /// `pymain_run_file` + `_PyRun_SimpleFileObject`.
-fn run_file(py: Python<'_>, abs: &OsStr, abs_str: &Bound<'_, PyString>, program_name: &OsStr) -> PyResult<Ran> {
+fn run_file(
+    py: Python<'_>,
+    abs: &OsStr,
+    abs_str: &Bound<'_, PyString>,
+    program_name: &OsStr,
+) -> PyResult<Ran> {
     if let Err(err) = audit(c"cpython.run_file", abs_str.as_any()) {
         err.restore(py);
         return Ok(print_error());
     }
-    let c_abs = CString::new(abs.as_bytes()).map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
+    let c_abs = CString::new(abs.as_bytes())
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
     // SAFETY: fopen with a NUL-terminated path; "e" is O_CLOEXEC as CPython's _Py_fopen_obj.
     let fp = unsafe { libc::fopen(c_abs.as_ptr(), c"rbe".as_ptr()) };
     if fp.is_null() {
         let err = std::io::Error::last_os_error();
         let errno = err.raw_os_error().unwrap_or(0);
         let reason = strerror(errno);
-        let msg = format!("{}: can't open file {}: [Errno {errno}] {reason}\n", program_name.to_string_lossy(), abs_str.repr()?);
+        let msg = format!(
+            "{}: can't open file {}: [Errno {errno}] {reason}\n",
+            program_name.to_string_lossy(),
+            abs_str.repr()?
+        );
         write_stderr(py, &msg);
-        return Ok(Ran { code: 2, keyboard_interrupt: false });
+        return Ok(Ran {
+            code: 2,
+            keyboard_interrupt: false,
+        });
     }
     // SAFETY: fp is a valid FILE*; fstat on its descriptor.
     let is_dir = unsafe {
@@ -207,11 +244,18 @@ fn run_file(py: Python<'_>, abs: &OsStr, abs_str: &Bound<'_, PyString>, program_
         libc::fstat(libc::fileno(fp), &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFDIR
     };
     if is_dir {
-        let msg = format!("{}: {} is a directory, cannot continue\n", program_name.to_string_lossy(), abs_str.repr()?);
+        let msg = format!(
+            "{}: {} is a directory, cannot continue\n",
+            program_name.to_string_lossy(),
+            abs_str.repr()?
+        );
         write_stderr(py, &msg);
         // SAFETY: fp is ours to close.
         unsafe { libc::fclose(fp) };
-        return Ok(Ran { code: 1, keyboard_interrupt: false });
+        return Ok(Ran {
+            code: 1,
+            keyboard_interrupt: false,
+        });
     }
     // SAFETY: runs pending calls (signal handlers) as pymain_run_file does.
     if unsafe { ffi::Py_MakePendingCalls() } == -1 {
@@ -228,10 +272,22 @@ fn run_file(py: Python<'_>, abs: &OsStr, abs_str: &Bound<'_, PyString>, program_
     }
     set_main_loader(py, &globals, abs_str)?;
 
-    let mut flags = ffi::PyCompilerFlags { cf_flags: 0, cf_feature_version: minor_version() };
+    let mut flags = ffi::PyCompilerFlags {
+        cf_flags: 0,
+        cf_feature_version: minor_version(),
+    };
     // SAFETY: fp is closed by PyRun_FileExFlags (closeit = 1); globals is a dict.
-    let result =
-        unsafe { ffi::PyRun_FileExFlags(fp, c_abs.as_ptr(), PY_FILE_INPUT, globals.as_ptr(), globals.as_ptr(), 1, &mut flags) };
+    let result = unsafe {
+        ffi::PyRun_FileExFlags(
+            fp,
+            c_abs.as_ptr(),
+            PY_FILE_INPUT,
+            globals.as_ptr(),
+            globals.as_ptr(),
+            1,
+            &mut flags,
+        )
+    };
     flush_io();
     let ran = if result.is_null() {
         print_error()
@@ -247,9 +303,15 @@ fn run_file(py: Python<'_>, abs: &OsStr, abs_str: &Bound<'_, PyString>, program_
     Ok(ran)
 }
 
-fn set_main_loader(py: Python<'_>, globals: &Bound<'_, PyDict>, abs: &Bound<'_, PyString>) -> PyResult<()> {
+fn set_main_loader(
+    py: Python<'_>,
+    globals: &Bound<'_, PyDict>,
+    abs: &Bound<'_, PyString>,
+) -> PyResult<()> {
     let external = py.import("_frozen_importlib_external")?;
-    let loader = external.getattr("SourceFileLoader")?.call1(("__main__", abs))?;
+    let loader = external
+        .getattr("SourceFileLoader")?
+        .call1(("__main__", abs))?;
     globals.set_item("__loader__", loader)
 }
 
@@ -287,9 +349,17 @@ fn write_stderr(py: Python<'_>, msg: &str) {
 
 fn strerror(errno: i32) -> String {
     // SAFETY: strerror returns a valid C string for any errno.
-    unsafe { std::ffi::CStr::from_ptr(libc::strerror(errno)).to_string_lossy().into_owned() }
+    unsafe {
+        std::ffi::CStr::from_ptr(libc::strerror(errno))
+            .to_string_lossy()
+            .into_owned()
+    }
 }
 
 fn minor_version() -> c_int {
-    env!("ROTE_PY_BUILD_VERSION").split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(12)
+    env!("ROTE_PY_BUILD_VERSION")
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(12)
 }

@@ -98,7 +98,11 @@ pub(crate) fn write(layout: &Layout, value: &[u8], fsync: bool) -> Result<(BlobI
         return Ok((id, sum));
     }
     let shard = path.parent().expect("blob paths have a shard directory");
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(shard).map_err(|e| StoreError::io(shard, e))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(shard)
+        .map_err(|e| StoreError::io(shard, e))?;
     write_via(&layout.tmp_dir(), &path, value, fsync)?;
     Ok((id, sum))
 }
@@ -127,14 +131,21 @@ impl fmt::Display for BadBlob {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BadBlob::Missing => f.write_str("the blob file is missing"),
-            BadBlob::Size { expected, found } => write!(f, "the blob has {found} bytes, {expected} expected"),
+            BadBlob::Size { expected, found } => {
+                write!(f, "the blob has {found} bytes, {expected} expected")
+            }
             BadBlob::Checksum => f.write_str("the blob's checksum does not match"),
             BadBlob::Unreadable(err) => write!(f, "the blob cannot be read: {err}"),
         }
     }
 }
 
-pub(crate) fn read_verified(layout: &Layout, id: &BlobId, size: u64, sum: u64) -> Result<Vec<u8>, BadBlob> {
+pub(crate) fn read_verified(
+    layout: &Layout,
+    id: &BlobId,
+    size: u64,
+    sum: u64,
+) -> Result<Vec<u8>, BadBlob> {
     let path = id.path(layout);
     let bytes = match std::fs::read(&path) {
         Ok(bytes) => bytes,
@@ -142,7 +153,10 @@ pub(crate) fn read_verified(layout: &Layout, id: &BlobId, size: u64, sum: u64) -
         Err(err) => return Err(BadBlob::Unreadable(err)),
     };
     if bytes.len() as u64 != size {
-        return Err(BadBlob::Size { expected: size, found: bytes.len() as u64 });
+        return Err(BadBlob::Size {
+            expected: size,
+            found: bytes.len() as u64,
+        });
     }
     if checksum(&bytes) != sum {
         return Err(BadBlob::Checksum);
@@ -161,7 +175,11 @@ pub(crate) fn remove_all(layout: &Layout) -> Result<()> {
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
             Err(err) => return Err(StoreError::io(&dir, err)),
         }
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(|e| StoreError::io(&dir, e))?;
     }
     Ok(())
 }
@@ -177,10 +195,14 @@ fn older_than_grace(path: &Path) -> bool {
 /// Every blob file with its id.
 fn each_blob(layout: &Layout) -> Vec<(PathBuf, Option<BlobId>)> {
     let mut out = Vec::new();
-    let Ok(shards) = std::fs::read_dir(layout.blobs_dir()) else { return out };
+    let Ok(shards) = std::fs::read_dir(layout.blobs_dir()) else {
+        return out;
+    };
     for shard in shards.flatten() {
         let prefix = shard.file_name().to_string_lossy().into_owned();
-        let Ok(files) = std::fs::read_dir(shard.path()) else { continue };
+        let Ok(files) = std::fs::read_dir(shard.path()) else {
+            continue;
+        };
         for file in files.flatten() {
             let id = BlobId::parse(&format!("{prefix}{}", file.file_name().to_string_lossy()));
             out.push((file.path(), id));
@@ -214,5 +236,9 @@ pub(crate) fn collect_garbage(layout: &Layout, index: &crate::index::Index) -> R
 }
 
 pub(crate) fn disk_usage(layout: &Layout) -> u64 {
-    each_blob(layout).iter().filter_map(|(p, _)| std::fs::metadata(p).ok()).map(|m| m.len()).sum()
+    each_blob(layout)
+        .iter()
+        .filter_map(|(p, _)| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
 }

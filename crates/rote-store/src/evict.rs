@@ -17,7 +17,12 @@ pub(crate) fn worth(size: u64, compute_ns: i64, last_used_ns: i64, now_ns: i64) 
 }
 
 /// Evicts until the entries fit in `target` bytes; returns how many went.
-pub(crate) fn evict_to(layout: &Layout, index: &mut Index, target: u64, now_ns: i64) -> Result<u64> {
+pub(crate) fn evict_to(
+    layout: &Layout,
+    index: &mut Index,
+    target: u64,
+    now_ns: i64,
+) -> Result<u64> {
     let mut rows = index.eviction_candidates()?;
     let mut total: u64 = rows.iter().map(|r| r.size).sum();
     if total <= target {
@@ -43,7 +48,11 @@ pub(crate) fn evict_to(layout: &Layout, index: &mut Index, target: u64, now_ns: 
             blobs::remove(layout, &row.blob);
         }
     }
-    tracing::info!(evicted = chosen.len(), bytes_after = total, "evicted low-value entries");
+    tracing::info!(
+        evicted = chosen.len(),
+        bytes_after = total,
+        "evicted low-value entries"
+    );
     Ok(chosen.len() as u64)
 }
 

@@ -37,7 +37,10 @@ struct Stat {
 fn stat(path: &Path) -> std::io::Result<Stat> {
     let m = std::fs::metadata(path)?;
     if !m.is_file() {
-        return Err(std::io::Error::other(format!("`{}` is not a regular file", path.display())));
+        return Err(std::io::Error::other(format!(
+            "`{}` is not a regular file",
+            path.display()
+        )));
     }
     Ok(Stat {
         dev: m.dev(),
@@ -83,13 +86,21 @@ pub(crate) fn digest(store: &Store, path: &Path) -> std::io::Result<FileDigest> 
         None => store.index().file_row(st.dev, st.ino).ok().flatten(),
     };
     if let Some(row) = known.filter(|row| trusted(row, &st)) {
-        return Ok(FileDigest { digest: row.digest, size: row.size });
+        return Ok(FileDigest {
+            digest: row.digest,
+            size: row.size,
+        });
     }
     let hashed_ns = now_ns();
     let digest = hash_file(path)?;
     let after = stat(path)?;
-    let stable = (after.dev, after.ino, after.size, after.mtime_ns, after.ctime_ns)
-        == (st.dev, st.ino, st.size, st.mtime_ns, st.ctime_ns);
+    let stable = (
+        after.dev,
+        after.ino,
+        after.size,
+        after.mtime_ns,
+        after.ctime_ns,
+    ) == (st.dev, st.ino, st.size, st.mtime_ns, st.ctime_ns);
     if stable {
         let row = FileRow {
             dev: st.dev,
@@ -102,5 +113,8 @@ pub(crate) fn digest(store: &Store, path: &Path) -> std::io::Result<FileDigest> 
         };
         store.session().files.insert((st.dev, st.ino), row);
     }
-    Ok(FileDigest { digest, size: st.size })
+    Ok(FileDigest {
+        digest,
+        size: st.size,
+    })
 }

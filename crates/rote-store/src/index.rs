@@ -50,20 +50,30 @@ pub(crate) struct Candidate {
 }
 
 fn is_busy(err: &rusqlite::Error) -> bool {
-    matches!(err.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
 }
 
 fn is_broken(err: &rusqlite::Error) -> bool {
-    matches!(err.sqlite_error_code(), Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt))
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
+    )
 }
 
 fn blob_id(bytes: Vec<u8>) -> rusqlite::Result<BlobId> {
-    let arr: [u8; 32] = bytes.try_into().map_err(|_| rusqlite::Error::InvalidQuery)?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| rusqlite::Error::InvalidQuery)?;
     Ok(BlobId(arr))
 }
 
 fn key_of(bytes: Vec<u8>) -> rusqlite::Result<Key> {
-    let arr: [u8; 32] = bytes.try_into().map_err(|_| rusqlite::Error::InvalidQuery)?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| rusqlite::Error::InvalidQuery)?;
     Ok(Key(arr))
 }
 
@@ -81,7 +91,12 @@ fn retry<T>(path: &Path, mut f: impl FnMut() -> rusqlite::Result<T>) -> Result<T
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(200));
             }
-            Err(source) => return Err(StoreError::Sqlite { path: path.to_owned(), source }),
+            Err(source) => {
+                return Err(StoreError::Sqlite {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
         }
     }
 }
@@ -93,7 +108,11 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path, migrations: &[&str]) -
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > supported {
-            return Ok(Err(StoreError::Newer { path: path.to_owned(), found: version, supported }));
+            return Ok(Err(StoreError::Newer {
+                path: path.to_owned(),
+                found: version,
+                supported,
+            }));
         }
         for (i, step) in migrations.iter().enumerate().skip(version as usize) {
             tx.execute_batch(step)?;
@@ -124,16 +143,27 @@ impl Index {
     }
 
     fn open_once(path: &Path, fsync: bool) -> Result<Index> {
-        let sqlite = |source| StoreError::Sqlite { path: path.to_owned(), source };
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let sqlite = |source| StoreError::Sqlite {
+            path: path.to_owned(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(sqlite)?;
-        retry(path, || conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)))?;
+        retry(path, || {
+            conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+        })?;
         // FULL syncs the WAL on every commit; NORMAL only at checkpoints
         // (still consistent after a crash, may lose the last commits).
-        conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" }).map_err(sqlite)?;
+        conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" })
+            .map_err(sqlite)?;
         migrate(&mut conn, path, MIGRATIONS)?;
-        Ok(Index { conn, path: path.to_owned() })
+        Ok(Index {
+            conn,
+            path: path.to_owned(),
+        })
     }
 
     fn retry<T>(&self, f: impl FnMut() -> rusqlite::Result<T>) -> Result<T> {
@@ -167,7 +197,14 @@ impl Index {
     }
 
     /// Inserts or replaces an entry; returns the total bytes of all entries.
-    pub(crate) fn insert(&mut self, e: &NewEntry<'_>, blob: &BlobId, checksum: u64, deps: &[u8], now: i64) -> Result<u64> {
+    pub(crate) fn insert(
+        &mut self,
+        e: &NewEntry<'_>,
+        blob: &BlobId,
+        checksum: u64,
+        deps: &[u8],
+        now: i64,
+    ) -> Result<u64> {
         let path = self.path.clone();
         let conn = &mut self.conn;
         retry(&path, || {
@@ -200,7 +237,12 @@ impl Index {
     /// Removes `key` if it still points at `blob` (another process may have
     /// replaced it with a good value meanwhile).
     pub(crate) fn remove_if_blob(&self, key: &Key, blob: &BlobId) -> Result<()> {
-        self.retry(|| self.conn.execute("DELETE FROM entries WHERE key = ?1 AND blob = ?2", [&key.0[..], &blob.0[..]]))?;
+        self.retry(|| {
+            self.conn.execute(
+                "DELETE FROM entries WHERE key = ?1 AND blob = ?2",
+                [&key.0[..], &blob.0[..]],
+            )
+        })?;
         Ok(())
     }
 
@@ -211,7 +253,8 @@ impl Index {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let blobs = {
                 let mut stmt = tx.prepare("SELECT blob FROM entries WHERE function = ?1")?;
-                stmt.query_map([function], |r| blob_id(r.get(0)?))?.collect::<rusqlite::Result<Vec<_>>>()?
+                stmt.query_map([function], |r| blob_id(r.get(0)?))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?
             };
             tx.execute("DELETE FROM entries WHERE function = ?1", [function])?;
             tx.commit()?;
@@ -246,7 +289,9 @@ impl Index {
 
     pub(crate) fn eviction_candidates(&self) -> Result<Vec<Candidate>> {
         self.retry(|| {
-            let mut stmt = self.conn.prepare("SELECT key, blob, size, compute_ns, last_used_ns FROM entries")?;
+            let mut stmt = self
+                .conn
+                .prepare("SELECT key, blob, size, compute_ns, last_used_ns FROM entries")?;
             stmt.query_map([], |r| {
                 Ok(Candidate {
                     key: key_of(r.get(0)?)?,
@@ -261,8 +306,11 @@ impl Index {
     }
 
     pub(crate) fn total_bytes(&self) -> Result<u64> {
-        self.retry(|| self.conn.query_row("SELECT bytes FROM totals", [], |r| r.get::<_, i64>(0)))
-            .map(|b| b.max(0) as u64)
+        self.retry(|| {
+            self.conn
+                .query_row("SELECT bytes FROM totals", [], |r| r.get::<_, i64>(0))
+        })
+        .map(|b| b.max(0) as u64)
     }
 
     pub(crate) fn file_row(&self, dev: u64, ino: u64) -> Result<Option<FileRow>> {
@@ -302,7 +350,13 @@ impl Index {
 
     /// Adds this process's session to the lifetime statistics and to the
     /// record of `run_id`, in one transaction.
-    pub(crate) fn commit_session(&mut self, run_id: &str, script: &str, s: &Session, now: i64) -> Result<()> {
+    pub(crate) fn commit_session(
+        &mut self,
+        run_id: &str,
+        script: &str,
+        s: &Session,
+        now: i64,
+    ) -> Result<()> {
         let path = self.path.clone();
         let conn = &mut self.conn;
         retry(&path, || {
@@ -353,7 +407,9 @@ impl Index {
                 }
             }
             {
-                let mut touch = tx.prepare("UPDATE entries SET last_used_ns = max(last_used_ns, ?2) WHERE key = ?1")?;
+                let mut touch = tx.prepare(
+                    "UPDATE entries SET last_used_ns = max(last_used_ns, ?2) WHERE key = ?1",
+                )?;
                 for (key, at) in &s.used {
                     touch.execute(params![&key.0[..], at])?;
                 }
@@ -379,8 +435,14 @@ impl Index {
                 "DELETE FROM runs WHERE run_id NOT IN (SELECT run_id FROM runs ORDER BY started_ns DESC LIMIT ?1)",
                 [RUNS_KEPT],
             )?;
-            tx.execute("DELETE FROM run_functions WHERE run_id NOT IN (SELECT run_id FROM runs)", [])?;
-            tx.execute("DELETE FROM run_reasons WHERE run_id NOT IN (SELECT run_id FROM runs)", [])?;
+            tx.execute(
+                "DELETE FROM run_functions WHERE run_id NOT IN (SELECT run_id FROM runs)",
+                [],
+            )?;
+            tx.execute(
+                "DELETE FROM run_reasons WHERE run_id NOT IN (SELECT run_id FROM runs)",
+                [],
+            )?;
             tx.commit()
         })
     }
@@ -389,7 +451,9 @@ impl Index {
     pub(crate) fn integrity_problems(&self) -> Result<Vec<String>> {
         self.retry(|| {
             let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+            let rows = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows.into_iter().filter(|r| r != "ok").collect())
         })
     }
@@ -473,7 +537,8 @@ mod tests {
     use super::*;
 
     fn version(conn: &Connection) -> i64 {
-        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
     }
 
     #[test]
@@ -484,20 +549,33 @@ mod tests {
         let v1 = [MIGRATIONS[0]];
         migrate(&mut conn, &path, &v1).unwrap();
         assert_eq!(version(&conn), 1);
-        conn.execute("INSERT INTO counters (name, value) VALUES ('hits', 3)", []).unwrap();
+        conn.execute("INSERT INTO counters (name, value) VALUES ('hits', 3)", [])
+            .unwrap();
 
         // A later schema step runs on an old index without losing its data.
-        let v2 = [MIGRATIONS[0], "ALTER TABLE counters ADD COLUMN note TEXT NOT NULL DEFAULT 'x';"];
+        let v2 = [
+            MIGRATIONS[0],
+            "ALTER TABLE counters ADD COLUMN note TEXT NOT NULL DEFAULT 'x';",
+        ];
         migrate(&mut conn, &path, &v2).unwrap();
         assert_eq!(version(&conn), 2);
         migrate(&mut conn, &path, &v2).unwrap(); // already there: nothing runs twice
-        let (hits, note): (f64, String) =
-            conn.query_row("SELECT value, note FROM counters WHERE name = 'hits'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let (hits, note): (f64, String) = conn
+            .query_row(
+                "SELECT value, note FROM counters WHERE name = 'hits'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
         assert_eq!((hits, note.as_str()), (3.0, "x"));
 
         // An older rote meets the newer index: refused, untouched.
         match migrate(&mut conn, &path, &v1) {
-            Err(StoreError::Newer { found: 2, supported: 1, .. }) => {}
+            Err(StoreError::Newer {
+                found: 2,
+                supported: 1,
+                ..
+            }) => {}
             other => panic!("expected Newer, got {other:?}"),
         }
         assert_eq!(version(&conn), 2);

@@ -60,7 +60,10 @@ mod tests {
     fn golden_key_pins_the_encoding() {
         // If this fails you changed the key encoding: bump KEY_VERSION and
         // update the expected value.
-        let key = KeyBuilder::new("call").field(1, b"identity").field(2, b"args").finish();
+        let key = KeyBuilder::new("call")
+            .field(1, b"identity")
+            .field(2, b"args")
+            .finish();
         assert_eq!(KEY_VERSION, 1);
         assert_eq!(key.to_hex(), GOLDEN);
     }
@@ -69,11 +72,23 @@ mod tests {
 
     #[test]
     fn fields_are_delimited() {
-        let a = KeyBuilder::new("call").field(1, b"ab").field(1, b"c").finish();
-        let b = KeyBuilder::new("call").field(1, b"a").field(1, b"bc").finish();
-        let c = KeyBuilder::new("call").field(2, b"ab").field(1, b"c").finish();
+        let a = KeyBuilder::new("call")
+            .field(1, b"ab")
+            .field(1, b"c")
+            .finish();
+        let b = KeyBuilder::new("call")
+            .field(1, b"a")
+            .field(1, b"bc")
+            .finish();
+        let c = KeyBuilder::new("call")
+            .field(2, b"ab")
+            .field(1, b"c")
+            .finish();
         assert_ne!(a, b);
         assert_ne!(a, c);
-        assert_ne!(KeyBuilder::new("call").finish(), KeyBuilder::new("calm").finish());
+        assert_ne!(
+            KeyBuilder::new("call").finish(),
+            KeyBuilder::new("calm").finish()
+        );
     }
 }

@@ -32,7 +32,10 @@ pub(crate) struct Layout {
 
 impl Layout {
     fn at(root: &Path) -> Layout {
-        Layout { root: root.to_owned(), versioned: root.join(format!("v{LAYOUT_VERSION}")) }
+        Layout {
+            root: root.to_owned(),
+            versioned: root.join(format!("v{LAYOUT_VERSION}")),
+        }
     }
 
     pub(crate) fn root(&self) -> &Path {
@@ -58,7 +61,11 @@ impl Layout {
             Ok(meta) if !meta.is_dir() => return Err(StoreError::NotADirectory(root.to_owned())),
             Ok(_) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(root).map_err(|e| StoreError::io(root, e))?;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(root)
+                    .map_err(|e| StoreError::io(root, e))?;
                 // The umask may have narrowed it further, never widened it;
                 // make it exactly 0700.
                 std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o700))
@@ -71,7 +78,11 @@ impl Layout {
         write_if_missing(&root.join("CACHEDIR.TAG"), CACHEDIR_TAG)?;
         write_if_missing(&root.join(".gitignore"), "*\n")?;
         for dir in [layout.blobs_dir(), layout.tmp_dir()] {
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| StoreError::io(&dir, e))?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)
+                .map_err(|e| StoreError::io(&dir, e))?;
         }
         Ok(layout)
     }
@@ -101,14 +112,23 @@ fn check_trusted(root: &Path) -> Result<()> {
     // SAFETY: geteuid cannot fail.
     let me = unsafe { libc::geteuid() };
     let reason = if meta.uid() != me {
-        Some(format!("it belongs to user id {}, not to you ({me})", meta.uid()))
+        Some(format!(
+            "it belongs to user id {}, not to you ({me})",
+            meta.uid()
+        ))
     } else if meta.mode() & 0o022 != 0 {
-        Some(format!("group or others may write to it (mode {:o})", meta.mode() & 0o777))
+        Some(format!(
+            "group or others may write to it (mode {:o})",
+            meta.mode() & 0o777
+        ))
     } else {
         None
     };
     match reason {
-        Some(reason) => Err(StoreError::Untrusted { path: root.to_owned(), reason }),
+        Some(reason) => Err(StoreError::Untrusted {
+            path: root.to_owned(),
+            reason,
+        }),
         None => Ok(()),
     }
 }

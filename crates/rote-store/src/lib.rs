@@ -40,18 +40,31 @@ pub enum StoreError {
     #[error("the cache directory `{}` is not trusted: {reason}; nothing is loaded from it", path.display())]
     Untrusted { path: PathBuf, reason: String },
     #[error("the cache index `{}` has format version {found}, newer than this rote understands ({supported}); use a newer rote or another cache directory", path.display())]
-    Newer { path: PathBuf, found: i64, supported: i64 },
+    Newer {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
     #[error("cannot use `{}`: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cache index `{}`: {source}", path.display())]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("cache index `{}` stayed locked by other processes", .0.display())]
     Busy(PathBuf),
 }
 
 impl StoreError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> StoreError {
-        StoreError::Io { path: path.to_owned(), source }
+        StoreError::Io {
+            path: path.to_owned(),
+            source,
+        }
     }
 }
 
@@ -68,7 +81,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Options {
-        Options { max_size: Some(10 << 30), fsync: true }
+        Options {
+            max_size: Some(10 << 30),
+            fsync: true,
+        }
     }
 }
 
@@ -122,7 +138,10 @@ pub struct Store {
 }
 
 pub(crate) fn now_ns() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
 }
 
 impl Store {
@@ -144,7 +163,12 @@ impl Store {
 
     fn with_layout(layout: layout::Layout, opts: Options) -> Result<Store> {
         let index = index::Index::open(&layout.index_path(), opts.fsync)?;
-        Ok(Store { layout, index: Mutex::new(index), opts, session: Mutex::new(Session::default()) })
+        Ok(Store {
+            layout,
+            index: Mutex::new(index),
+            opts,
+            session: Mutex::new(Session::default()),
+        })
     }
 
     /// The cache directory.
@@ -163,7 +187,9 @@ impl Store {
     /// The verified value under `key`, or `None`. A bad blob removes the entry
     /// and counts as a miss with reason `blob missing` or `blob corrupt`.
     pub fn lookup(&self, key: &Key) -> Result<Option<Found>> {
-        let Some(row) = self.index().get(key)? else { return Ok(None) };
+        let Some(row) = self.index().get(key)? else {
+            return Ok(None);
+        };
         match blobs::read_verified(&self.layout, &row.blob, row.meta.size, row.checksum) {
             Ok(value) => {
                 let deps = match deps::decode(&row.deps) {
@@ -175,7 +201,11 @@ impl Store {
                     }
                 };
                 self.session().touch(*key, now_ns());
-                Ok(Some(Found { meta: row.meta, deps, value }))
+                Ok(Some(Found {
+                    meta: row.meta,
+                    deps,
+                    value,
+                }))
             }
             Err(bad) => {
                 tracing::warn!(function = %row.meta.function, reason = bad.reason(), detail = %bad, "bad blob; entry dropped");
@@ -185,7 +215,13 @@ impl Store {
         }
     }
 
-    fn drop_bad_entry(&self, key: &Key, blob: &blobs::BlobId, function: &str, reason: &str) -> Result<()> {
+    fn drop_bad_entry(
+        &self,
+        key: &Key,
+        blob: &blobs::BlobId,
+        function: &str,
+        reason: &str,
+    ) -> Result<()> {
         self.index().remove_if_blob(key, blob)?;
         blobs::remove(&self.layout, blob);
         self.session().record(function, Outcome::Reason(reason));
@@ -224,7 +260,8 @@ impl Store {
     /// run share it). `script` is the run's absolute script path.
     pub fn commit_run(&self, run_id: &str, script: &str) -> Result<()> {
         let session = std::mem::take(&mut *self.session());
-        self.index().commit_session(run_id, script, &session, now_ns())
+        self.index()
+            .commit_session(run_id, script, &session, now_ns())
     }
 
     /// Drops every entry of one function (`<module>.<qualname>`); returns how
@@ -251,7 +288,8 @@ impl Store {
     pub fn gc(&self, max_size: Option<u64>) -> Result<GcReport> {
         let mut report = GcReport::default();
         if let Some(limit) = max_size.or(self.opts.max_size) {
-            report.evicted_entries = evict::evict_to(&self.layout, &mut self.index(), limit, now_ns())?;
+            report.evicted_entries =
+                evict::evict_to(&self.layout, &mut self.index(), limit, now_ns())?;
         }
         let (blobs_removed, temps_removed) = blobs::collect_garbage(&self.layout, &self.index())?;
         report.removed_blobs = blobs_removed;
@@ -268,7 +306,8 @@ impl Store {
     /// Everything `rote status` shows.
     pub fn summary(&self) -> Result<Summary> {
         let mut summary = self.index().summary()?;
-        summary.bytes_on_disk = blobs::disk_usage(&self.layout) + layout::index_disk_usage(&self.layout);
+        summary.bytes_on_disk =
+            blobs::disk_usage(&self.layout) + layout::index_disk_usage(&self.layout);
         Ok(summary)
     }
 }

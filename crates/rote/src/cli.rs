@@ -154,12 +154,18 @@ pub struct RunArgs {
 
 /// Validates a flag with the shared parser but keeps its text, so that the
 /// configuration layer sees every level the same way.
-fn check<T>(parse: fn(&str) -> Result<T, String>) -> impl Fn(&str) -> Result<String, String> + Clone {
+fn check<T>(
+    parse: fn(&str) -> Result<T, String>,
+) -> impl Fn(&str) -> Result<String, String> + Clone {
     move |s: &str| parse(s).map(|_| s.to_owned())
 }
 
 fn version() -> &'static str {
-    let text = format!("{} (CPython {})", env!("CARGO_PKG_VERSION"), rote_embed::linked_version());
+    let text = format!(
+        "{} (CPython {})",
+        env!("CARGO_PKG_VERSION"),
+        rote_embed::linked_version()
+    );
     Box::leak(text.into_boxed_str())
 }
 
@@ -175,11 +181,20 @@ pub fn dispatch(argv: Vec<OsString>) -> anyhow::Result<rote_embed::Exit> {
             // Values that start with `-` are allowed so that the script's own
             // options pass through, but the script itself cannot be one: that
             // is a misspelt rote option.
-            if let Some(first) = args.command.first().filter(|a| a.as_encoded_bytes().starts_with(b"-")) {
+            if let Some(first) = args
+                .command
+                .first()
+                .filter(|a| a.as_encoded_bytes().starts_with(b"-"))
+            {
                 let mut cmd = Cli::command();
-                let run = cmd.find_subcommand_mut("run").expect("run subcommand").clone();
+                let run = cmd
+                    .find_subcommand_mut("run")
+                    .expect("run subcommand")
+                    .clone();
                 let msg = format!("unexpected argument '{}' found", first.to_string_lossy());
-                run.bin_name("rote run").error(ErrorKind::UnknownArgument, msg).exit();
+                run.bin_name("rote run")
+                    .error(ErrorKind::UnknownArgument, msg)
+                    .exit();
             }
             crate::commands::run::run(args)
         }

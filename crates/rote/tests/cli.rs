@@ -18,14 +18,19 @@ fn rote() -> Command {
 }
 
 fn venv() -> PathBuf {
-    PathBuf::from(std::env::var_os("ROTETEST_VENV").expect("ROTETEST_VENV is not set: run through `make test`"))
+    PathBuf::from(
+        std::env::var_os("ROTETEST_VENV")
+            .expect("ROTETEST_VENV is not set: run through `make test`"),
+    )
 }
 
 /// Exit status, stdout and stderr as one text, paths and versions filtered.
 fn render(out: &Output, tmp: Option<&Path>) -> String {
     let mut text = format!(
         "status: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().map_or("signal".to_owned(), |c| c.to_string()),
+        out.status
+            .code()
+            .map_or("signal".to_owned(), |c| c.to_string()),
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
@@ -47,13 +52,24 @@ fn settings() -> insta::Settings {
 /// The base install of the test venv (the parent of `home` in pyvenv.cfg).
 fn base_prefix() -> String {
     let cfg = std::fs::read_to_string(venv().join("pyvenv.cfg")).expect("pyvenv.cfg");
-    let home = cfg.lines().find_map(|l| l.strip_prefix("home = ")).expect("home in pyvenv.cfg");
+    let home = cfg
+        .lines()
+        .find_map(|l| l.strip_prefix("home = "))
+        .expect("home in pyvenv.cfg");
     let home = Path::new(home).canonicalize().unwrap();
     home.parent().unwrap().to_string_lossy().into_owned()
 }
 
 fn regex_escape(text: &str) -> String {
-    text.chars().map(|c| if c.is_alphanumeric() || c == '/' { c.to_string() } else { format!("\\{c}") }).collect()
+    text.chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '/' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
 }
 
 macro_rules! snap {
@@ -64,9 +80,18 @@ macro_rules! snap {
 
 #[test]
 fn help() {
-    snap!("help", render(&rote().arg("--help").output().unwrap(), None));
-    snap!("help_short", render(&rote().arg("-h").output().unwrap(), None));
-    snap!("run_help", render(&rote().args(["run", "--help"]).output().unwrap(), None));
+    snap!(
+        "help",
+        render(&rote().arg("--help").output().unwrap(), None)
+    );
+    snap!(
+        "help_short",
+        render(&rote().arg("-h").output().unwrap(), None)
+    );
+    snap!(
+        "run_help",
+        render(&rote().args(["run", "--help"]).output().unwrap(), None)
+    );
 }
 
 #[test]
@@ -85,9 +110,27 @@ fn no_arguments_shows_help_and_fails() {
 
 #[test]
 fn unknown_option_is_a_usage_error() {
-    snap!("unknown_option", render(&rote().args(["run", "--bogus", "x.py"]).output().unwrap(), None));
-    snap!("missing_script", render(&rote().args(["run"]).output().unwrap(), None));
-    snap!("bad_duration_flag", render(&rote().args(["run", "--min-duration", "soon", "x.py"]).output().unwrap(), None));
+    snap!(
+        "unknown_option",
+        render(
+            &rote().args(["run", "--bogus", "x.py"]).output().unwrap(),
+            None
+        )
+    );
+    snap!(
+        "missing_script",
+        render(&rote().args(["run"]).output().unwrap(), None)
+    );
+    snap!(
+        "bad_duration_flag",
+        render(
+            &rote()
+                .args(["run", "--min-duration", "soon", "x.py"])
+                .output()
+                .unwrap(),
+            None
+        )
+    );
 }
 
 #[test]
@@ -96,7 +139,9 @@ fn configuration_errors_name_their_source() {
     std::fs::write(tmp.path().join("s.py"), "print('ran')\n").unwrap();
     let run = |env: &[(&str, &str)]| {
         let mut cmd = rote();
-        cmd.current_dir(tmp.path()).args(["run", "s.py"]).env("VIRTUAL_ENV", venv());
+        cmd.current_dir(tmp.path())
+            .args(["run", "s.py"])
+            .env("VIRTUAL_ENV", venv());
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -104,9 +149,17 @@ fn configuration_errors_name_their_source() {
     };
     snap!("env_invalid_value", run(&[("ROTE_MIN_DURATION", "soon")]));
     snap!("env_unknown_variable", run(&[("ROTE_MIN_DURATON", "1")]));
-    std::fs::write(tmp.path().join("pyproject.toml"), "[tool.rote]\nmax_size = \"lots\"\n").unwrap();
+    std::fs::write(
+        tmp.path().join("pyproject.toml"),
+        "[tool.rote]\nmax_size = \"lots\"\n",
+    )
+    .unwrap();
     snap!("pyproject_invalid_value", run(&[]));
-    std::fs::write(tmp.path().join("pyproject.toml"), "[tool.rote]\nmin_durashun = 2\n").unwrap();
+    std::fs::write(
+        tmp.path().join("pyproject.toml"),
+        "[tool.rote]\nmin_durashun = 2\n",
+    )
+    .unwrap();
     snap!("pyproject_unknown_key", run(&[]));
 }
 
@@ -115,7 +168,11 @@ fn environment_errors() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("s.py"), "print('ran')\n").unwrap();
     let run = |python: &str| {
-        let out = rote().current_dir(tmp.path()).args(["run", "--python", python, "s.py"]).output().unwrap();
+        let out = rote()
+            .current_dir(tmp.path())
+            .args(["run", "--python", python, "s.py"])
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2));
         render(&out, Some(tmp.path()))
     };
@@ -124,10 +181,19 @@ fn environment_errors() {
     let fake = tmp.path().join("oldvenv");
     std::fs::create_dir_all(fake.join("bin")).unwrap();
     std::fs::write(fake.join("bin/python"), "").unwrap();
-    std::fs::write(fake.join("pyvenv.cfg"), "home = /usr/bin\nversion = 3.11.2\n").unwrap();
+    std::fs::write(
+        fake.join("pyvenv.cfg"),
+        "home = /usr/bin\nversion = 3.11.2\n",
+    )
+    .unwrap();
     snap!("python_foreign_venv", run(fake.to_str().unwrap()));
     snap!("python_foreign_venv_env", {
-        let out = rote().current_dir(tmp.path()).args(["run", "s.py"]).env("VIRTUAL_ENV", &fake).output().unwrap();
+        let out = rote()
+            .current_dir(tmp.path())
+            .args(["run", "s.py"])
+            .env("VIRTUAL_ENV", &fake)
+            .output()
+            .unwrap();
         render(&out, Some(tmp.path()))
     });
 }
@@ -136,10 +202,18 @@ fn environment_errors() {
 fn shebang_runs_the_script_with_its_arguments() {
     let tmp = tempfile::tempdir().unwrap();
     let script = tmp.path().join("tool.py");
-    std::fs::write(&script, "#!/usr/bin/env rote\nimport sys\nprint(sys.argv, __name__)\nsys.exit(4)\n").unwrap();
+    std::fs::write(
+        &script,
+        "#!/usr/bin/env rote\nimport sys\nprint(sys.argv, __name__)\nsys.exit(4)\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_rote")).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = rote_free(Command::new("./tool.py"))
         .current_dir(tmp.path())
         .args(["a b", "--flag"])
@@ -147,7 +221,10 @@ fn shebang_runs_the_script_with_its_arguments() {
         .env("VIRTUAL_ENV", venv())
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "['./tool.py', 'a b', '--flag'] __main__\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "['./tool.py', 'a b', '--flag'] __main__\n"
+    );
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     assert_eq!(out.status.code(), Some(4));
 }
@@ -181,7 +258,12 @@ fn python_mode_children_are_rote_in_the_same_venv() {
         v = venv.display(),
         version = env!("CARGO_PKG_VERSION")
     );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        expected,
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(out.status.success());
 }
 
@@ -201,5 +283,8 @@ fn explicit_python_reaches_children() {
         .arg("s.py")
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), venv().to_string_lossy());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        venv().to_string_lossy()
+    );
 }

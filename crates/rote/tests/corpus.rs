@@ -19,7 +19,10 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Arguments, Failed, Trial};
 
 fn corpus_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../corpus").canonicalize().expect("corpus/ exists")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../corpus")
+        .canonicalize()
+        .expect("corpus/ exists")
 }
 
 fn venv() -> Result<PathBuf, Failed> {
@@ -40,13 +43,19 @@ struct Directives {
 
 fn directives(file: &Path) -> Directives {
     let mut d = Directives::default();
-    let Ok(bytes) = std::fs::read(file) else { return d };
+    let Ok(bytes) = std::fs::read(file) else {
+        return d;
+    };
     let text = String::from_utf8_lossy(&bytes);
     for line in text.lines().take(20) {
-        let Some(rest) = line.trim_start().strip_prefix("# corpus:") else { continue };
-        let (key, value) = rest.split_once('=').unwrap_or_else(|| panic!("bad directive in {}: {line}", file.display()));
-        let value: serde_json::Value =
-            serde_json::from_str(value.trim()).unwrap_or_else(|e| panic!("bad JSON in {}: {line}: {e}", file.display()));
+        let Some(rest) = line.trim_start().strip_prefix("# corpus:") else {
+            continue;
+        };
+        let (key, value) = rest
+            .split_once('=')
+            .unwrap_or_else(|| panic!("bad directive in {}: {line}", file.display()));
+        let value: serde_json::Value = serde_json::from_str(value.trim())
+            .unwrap_or_else(|e| panic!("bad JSON in {}: {line}: {e}", file.display()));
         match key.trim() {
             "run" => d.run = Some(serde_json::from_value(value).expect("run is a list of strings")),
             "stdin" => d.stdin = Some(value.as_str().expect("stdin is a string").to_owned()),
@@ -120,16 +129,25 @@ fn copy_tree(from: &Path, to: &Path) {
 /// the source's mtime, which differs between two copies).
 fn snapshot(dir: &Path) -> BTreeMap<String, String> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-        let Ok(items) = std::fs::read_dir(dir) else { return };
+        let Ok(items) = std::fs::read_dir(dir) else {
+            return;
+        };
         for item in items.flatten() {
             let path = item.path();
-            let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             if rel == ".rote" {
                 continue;
             }
             let ty = item.file_type().unwrap();
             if ty.is_symlink() {
-                out.insert(rel, format!("-> {}", std::fs::read_link(&path).unwrap().display()));
+                out.insert(
+                    rel,
+                    format!("-> {}", std::fs::read_link(&path).unwrap().display()),
+                );
             } else if ty.is_dir() {
                 walk(base, &path, out);
             } else if rel.ends_with(".pyc") {
@@ -170,7 +188,9 @@ fn run_side(entry: &Entry, side: &Side<'_>, unbuffered: bool) -> Result<Observed
     let run = d.run.clone().unwrap_or_else(|| vec![entry.name.clone()]);
     let mut cmd = Command::new(&side.prefix[0]);
     cmd.args(&side.prefix[1..]).args(&run).current_dir(&work);
-    cmd.env("VIRTUAL_ENV", side.venv).env_remove("PYTHONHOME").env_remove("PYTHONPATH");
+    cmd.env("VIRTUAL_ENV", side.venv)
+        .env_remove("PYTHONHOME")
+        .env_remove("PYTHONPATH");
     for var in ["PYTHONUNBUFFERED", "PYTHONDONTWRITEBYTECODE"] {
         if unbuffered {
             cmd.env(var, "1");
@@ -181,7 +201,9 @@ fn run_side(entry: &Entry, side: &Side<'_>, unbuffered: bool) -> Result<Observed
     for (k, v) in &d.env {
         cmd.env(k, v);
     }
-    cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn()?;
     let mut stdin = child.stdin.take().unwrap();
     let input = d.stdin.clone().unwrap_or_default();
@@ -206,7 +228,11 @@ fn run_side(entry: &Entry, side: &Side<'_>, unbuffered: bool) -> Result<Observed
             while out_reader.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
                 out.extend_from_slice(&line);
                 if line == b"READY\n" {
-                    let signo = if sig == "SIGINT" { libc::SIGINT } else { libc::SIGTERM };
+                    let signo = if sig == "SIGINT" {
+                        libc::SIGINT
+                    } else {
+                        libc::SIGTERM
+                    };
                     // SAFETY: signalling our own child.
                     unsafe { libc::kill(pid, signo) };
                     break;
@@ -254,7 +280,10 @@ fn run_side(entry: &Entry, side: &Side<'_>, unbuffered: bool) -> Result<Observed
     let filter = |bytes: &[u8]| {
         let mut text = String::from_utf8_lossy(bytes).into_owned();
         let real = work.canonicalize().unwrap();
-        for from in [real.to_string_lossy().into_owned(), work.to_string_lossy().into_owned()] {
+        for from in [
+            real.to_string_lossy().into_owned(),
+            work.to_string_lossy().into_owned(),
+        ] {
             text = text.replace(&from, "<TMP>");
         }
         for exe in &side.exe_names {
@@ -262,14 +291,23 @@ fn run_side(entry: &Entry, side: &Side<'_>, unbuffered: bool) -> Result<Observed
         }
         text
     };
-    Ok(Observed { status, stdout: filter(&stdout), stderr: filter(&stderr), files: snapshot(&work) })
+    Ok(Observed {
+        status,
+        stdout: filter(&stdout),
+        stderr: filter(&stderr),
+        files: snapshot(&work),
+    })
 }
 
 fn compare(entry: &Entry, unbuffered: bool) -> Result<(), Failed> {
     let venv = venv()?;
     let python = venv.join("bin/python");
     let rote = PathBuf::from(env!("CARGO_BIN_EXE_rote"));
-    let python_side = Side { prefix: vec![python.clone().into()], exe_names: vec![python.to_string_lossy().into()], venv: &venv };
+    let python_side = Side {
+        prefix: vec![python.clone().into()],
+        exe_names: vec![python.to_string_lossy().into()],
+        venv: &venv,
+    };
     let rote_side = Side {
         prefix: vec![rote.clone().into(), "run".into()],
         exe_names: vec![rote.to_string_lossy().into()],
@@ -287,11 +325,16 @@ fn compare(entry: &Entry, unbuffered: bool) -> Result<(), Failed> {
         ("stderr", &expected.stderr, &actual.stderr),
     ] {
         if e != a {
-            report.push_str(&format!("--- {what} (python)\n{e}\n--- {what} (rote)\n{a}\n"));
+            report.push_str(&format!(
+                "--- {what} (python)\n{e}\n--- {what} (rote)\n{a}\n"
+            ));
         }
     }
     if expected.files != actual.files {
-        report.push_str(&format!("--- files (python)\n{:#?}\n--- files (rote)\n{:#?}\n", expected.files, actual.files));
+        report.push_str(&format!(
+            "--- files (python)\n{:#?}\n--- files (rote)\n{:#?}\n",
+            expected.files, actual.files
+        ));
     }
     Err(report.into())
 }
@@ -303,7 +346,9 @@ fn main() {
         let entry = std::sync::Arc::new(entry);
         for (mode, unbuffered) in [("buffered", false), ("unbuffered", true)] {
             let e = entry.clone();
-            trials.push(Trial::test(format!("{}::{mode}", e.name), move || compare(&e, unbuffered)));
+            trials.push(Trial::test(format!("{}::{mode}", e.name), move || {
+                compare(&e, unbuffered)
+            }));
         }
     }
     libtest_mimic::run(&args, trials).exit();

@@ -12,20 +12,30 @@ pub fn run(args: ClearArgs) -> anyhow::Result<Exit> {
     let Some(store) = Store::open_existing(dir, super::store_options(&settings))
         .with_context(|| format!("cannot open the cache at `{}`", dir.display()))?
     else {
-        println!("no cache at `{}`: nothing to clear", dir.display());
+        super::data_line(format!("no cache at `{}`: nothing to clear", dir.display()))?;
         return super::done();
     };
     match &args.function {
         Some(function) => {
-            let n = store.remove_function(function).with_context(|| format!("cannot clear `{}`", dir.display()))?;
+            let n = store
+                .remove_function(function)
+                .with_context(|| format!("cannot clear `{}`", dir.display()))?;
             let noun = if n == 1 { "entry" } else { "entries" };
-            println!("removed {n} {noun} of `{function}` from `{}`", dir.display());
+            super::data_line(format!(
+                "removed {n} {noun} of `{function}` from `{}`",
+                dir.display()
+            ))?;
         }
         None => {
             let entries = store.summary().map(|s| s.entries).unwrap_or(0);
-            store.clear().with_context(|| format!("cannot clear `{}`", dir.display()))?;
+            store
+                .clear()
+                .with_context(|| format!("cannot clear `{}`", dir.display()))?;
             let noun = if entries == 1 { "entry" } else { "entries" };
-            println!("cleared `{}`: removed {entries} {noun}", dir.display());
+            super::data_line(format!(
+                "cleared `{}`: removed {entries} {noun}",
+                dir.display()
+            ))?;
         }
     }
     super::done()

@@ -10,7 +10,9 @@ use anyhow::Context;
 use rote_embed::{Exit, PythonEnv};
 
 pub fn run(argv: &[OsString]) -> anyhow::Result<Exit> {
-    let explicit = std::env::var_os("ROTE_PYTHON").filter(|v| !v.is_empty()).map(PathBuf::from);
+    let explicit = std::env::var_os("ROTE_PYTHON")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
     let virtual_env = std::env::var_os("VIRTUAL_ENV").map(PathBuf::from);
     let env = PythonEnv::resolve(explicit.as_deref(), virtual_env.as_deref())
         .context("cannot use the requested Python environment")?;

@@ -12,7 +12,11 @@ use crate::cli::RunArgs;
 pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let mut command = args.command.clone().into_iter();
     let first = command.next().context("missing script")?;
-    let target = if args.module { Target::Module(first) } else { Target::Path(first) };
+    let target = if args.module {
+        Target::Module(first)
+    } else {
+        Target::Path(first)
+    };
     let settings = load_settings(&args, &target)?;
     crate::logging::init(settings.verbose);
     tracing::debug!(?settings, "configuration");
@@ -32,7 +36,12 @@ pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
         }
     }
 
-    let launch = Launch { env, target, args: command.collect(), orig_argv: std::env::args_os().collect() };
+    let launch = Launch {
+        env,
+        target,
+        args: command.collect(),
+        orig_argv: std::env::args_os().collect(),
+    };
     Ok(rote_embed::run(&launch)?)
 }
 
@@ -43,7 +52,8 @@ fn load_settings(args: &RunArgs, target: &Target) -> anyhow::Result<Settings> {
         Target::Path(p) => Path::new(p).parent().map(Path::to_path_buf),
         Target::Module(_) => None,
     };
-    let mut inputs = Inputs::from_process(search_from.as_deref()).context("cannot read the current directory")?;
+    let mut inputs = Inputs::from_process(search_from.as_deref())
+        .context("cannot read the current directory")?;
     let mut flag = |name: &'static str, value: Option<String>| {
         if let Some(v) = value {
             inputs.flags.push((name, v));
@@ -55,7 +65,10 @@ fn load_settings(args: &RunArgs, target: &Target) -> anyhow::Result<Settings> {
     flag("python", args.python.as_ref().map(|p| path_text(p)));
     flag("disable", args.disable.then(|| "true".to_owned()));
     flag("fsync", args.fsync.clone());
-    flag("verbose", (args.verbose > 0).then(|| args.verbose.min(2).to_string()));
+    flag(
+        "verbose",
+        (args.verbose > 0).then(|| args.verbose.min(2).to_string()),
+    );
     flag("quiet", args.quiet.then(|| "true".to_owned()));
     let loaded = rote_config::load(&inputs)?;
     for warning in &loaded.warnings {
@@ -67,4 +80,3 @@ fn load_settings(args: &RunArgs, target: &Target) -> anyhow::Result<Settings> {
 fn path_text(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
-

@@ -18,16 +18,25 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Exit> {
     let store = Store::open_existing(dir, super::store_options(&settings))
         .with_context(|| format!("cannot read the cache at `{}`", dir.display()))?;
     let summary = match &store {
-        Some(store) => store.summary().with_context(|| format!("cannot read the cache at `{}`", dir.display()))?,
+        Some(store) => store
+            .summary()
+            .with_context(|| format!("cannot read the cache at `{}`", dir.display()))?,
         None => Summary::default(),
     };
-    let text = if args.json { to_json(&dir.display().to_string(), &summary) } else { human(dir, store.is_some(), &summary) };
-    print!("{text}");
+    let text = if args.json {
+        to_json(&dir.display().to_string(), &summary)
+    } else {
+        human(dir, store.is_some(), &summary)
+    };
+    super::print_data(&text)?;
     super::done()
 }
 
 fn to_json(cache_dir: &str, s: &Summary) -> String {
-    let last_run = s.last_run.as_ref().map(|run| json!({"script": run.script, "functions": run.functions}));
+    let last_run = s
+        .last_run
+        .as_ref()
+        .map(|run| json!({"script": run.script, "functions": run.functions}));
     let value = json!({
         "cache_dir": cache_dir,
         "entries": s.entries,
@@ -47,7 +56,11 @@ fn to_json(cache_dir: &str, s: &Summary) -> String {
 fn human(dir: &std::path::Path, exists: bool, s: &Summary) -> String {
     let mut out = String::new();
     if !exists {
-        let _ = writeln!(out, "no cache at `{}` yet: `rote run` creates it when it first stores a call", dir.display());
+        let _ = writeln!(
+            out,
+            "no cache at `{}` yet: `rote run` creates it when it first stores a call",
+            dir.display()
+        );
         return out;
     }
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
@@ -69,7 +82,11 @@ fn human(dir: &std::path::Path, exists: bool, s: &Summary) -> String {
     if !s.top_functions.is_empty() {
         let _ = writeln!(out, "saved most:");
         for (function, hits, saved) in &s.top_functions {
-            let _ = writeln!(out, "  {function:<40} {saved:>9.1} s  {}", plural(*hits, "hit", "hits"));
+            let _ = writeln!(
+                out,
+                "  {function:<40} {saved:>9.1} s  {}",
+                plural(*hits, "hit", "hits")
+            );
         }
     }
     if !s.invalidation_reasons.is_empty() {
@@ -94,7 +111,8 @@ fn human(dir: &std::path::Path, exists: bool, s: &Summary) -> String {
                     f.stored
                 );
                 if !f.reasons.is_empty() {
-                    let reasons: Vec<_> = f.reasons.iter().map(|(r, n)| format!("{r} ×{n}")).collect();
+                    let reasons: Vec<_> =
+                        f.reasons.iter().map(|(r, n)| format!("{r} ×{n}")).collect();
                     let _ = write!(line, " ({})", reasons.join(", "));
                 }
                 let _ = writeln!(out, "{line}");
