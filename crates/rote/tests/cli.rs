@@ -92,6 +92,10 @@ fn help() {
         "run_help",
         render(&rote().args(["run", "--help"]).output().unwrap(), None)
     );
+    for sub in ["status", "clear", "gc"] {
+        let out = rote().args([sub, "--help"]).output().unwrap();
+        snap!(format!("{sub}_help"), render(&out, None));
+    }
 }
 
 #[test]
