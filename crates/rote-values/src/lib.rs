@@ -1,0 +1,116 @@
+//! Python values to bytes and back, and to fingerprints.
+//!
+//! [`encode`] picks a serializer by the value's exact type: plain numpy
+//! arrays as `.npy`, trees of exact builtin types as tagged msgpack, anything
+//! else through pickle protocol 5 with out-of-band buffers. A round trip gives
+//! back the same types with equal content: a subclass is never flattened into
+//! its base (it goes to pickle), a tuple never comes back as a list.
+//! Values that cannot be stored (generators, open files, locks, modules,
+//! frames, ...) are refused with a stable reason.
+//!
+//! [`fingerprint`] hashes a value's canonical, type-tagged encoding with
+//! blake3: equal for equal values (same type, same content, same iteration
+//! order) in any process and under any `PYTHONHASHSEED`, different otherwise;
+//! a value that cannot be fingerprinted reliably is refused, never guessed.
+
+mod fingerprint;
+mod msgpack;
+mod npy;
+mod pickle;
+
+use pyo3::prelude::*;
+
+/// The serializers, by the stable name stored in the cache index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serializer {
+    Msgpack,
+    Npy,
+    Pickle5,
+}
+
+impl Serializer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Serializer::Msgpack => "msgpack",
+            Serializer::Npy => "npy",
+            Serializer::Pickle5 => "pickle5",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Serializer> {
+        [Serializer::Msgpack, Serializer::Npy, Serializer::Pickle5].into_iter().find(|s| s.name() == name)
+    }
+}
+
+/// Why a value cannot be stored or fingerprinted: a short stable key such as
+/// `unserializable return: generator`, without values or numbers in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub reason: String,
+}
+
+impl Refused {
+    pub(crate) fn new(reason: impl Into<String>) -> Refused {
+        Refused { reason: reason.into() }
+    }
+}
+
+/// A value's bytes and the serializer that reads them back.
+#[derive(Debug)]
+pub struct Encoded {
+    pub serializer: Serializer,
+    pub bytes: Vec<u8>,
+}
+
+/// The kind of a value no serializer may store, if it is one.
+fn unstorable_kind(obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    let ty = obj.get_type();
+    let module: String = ty.getattr("__module__")?.extract().unwrap_or_default();
+    let name: String = ty.getattr("__qualname__")?.extract().unwrap_or_default();
+    let kind = match (module.as_str(), name.as_str()) {
+        ("builtins", "generator" | "coroutine" | "async_generator" | "module" | "frame" | "traceback") => Some(name),
+        ("_thread", "lock" | "RLock") | ("threading", "Condition" | "Event" | "Semaphore") => Some("lock".to_owned()),
+        ("socket", "socket") => Some("socket".to_owned()),
+        _ => None,
+    };
+    if kind.is_some() {
+        return Ok(kind);
+    }
+    // Open files of every flavour derive from io.IOBase.
+    let py = obj.py();
+    if let Ok(io) = py.import("io") {
+        if obj.is_instance(&io.getattr("IOBase")?)? {
+            return Ok(Some("open file".to_owned()));
+        }
+    }
+    Ok(None)
+}
+
+/// Serializes `obj`, or says why it cannot be stored.
+pub fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Result<Encoded, Refused>> {
+    if let Some(kind) = unstorable_kind(obj)? {
+        return Ok(Err(Refused::new(format!("unserializable return: {kind}"))));
+    }
+    if npy::is_plain_ndarray(obj)? {
+        return Ok(Ok(Encoded { serializer: Serializer::Npy, bytes: npy::encode(obj)? }));
+    }
+    if let Some(bytes) = msgpack::encode(obj)? {
+        return Ok(Ok(Encoded { serializer: Serializer::Msgpack, bytes }));
+    }
+    Ok(pickle::encode(obj)?.map(|bytes| Encoded { serializer: Serializer::Pickle5, bytes }))
+}
+
+/// Reads back what [`encode`] wrote.
+pub fn decode<'py>(py: Python<'py>, serializer: Serializer, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    match serializer {
+        Serializer::Msgpack => msgpack::decode(py, bytes),
+        Serializer::Npy => npy::decode(py, bytes),
+        Serializer::Pickle5 => pickle::decode(py, bytes),
+    }
+}
+
+/// The blake3 fingerprint of `obj`'s canonical encoding, or why there is
+/// none.
+pub fn fingerprint(obj: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], Refused>> {
+    fingerprint::fingerprint(obj)
+}
