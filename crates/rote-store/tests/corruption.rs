@@ -191,7 +191,7 @@ fn truncated_index_is_a_miss_not_an_error() {
     assert_eq!(store.integrity_problems().unwrap(), Vec::<String>::new());
 }
 
-// Store bug (both tests below are ignored for it): `Index::open` moves an
+// Regression tests for a fixed store bug: `Index::open` moves an
 // index aside only when opening it fails with NOTADB/CORRUPT. Damage SQLite
 // meets later, in a query, comes back from `retry` as `StoreError::Sqlite`
 // from every lookup, insert, commit_run, gc, clear and integrity_problems,
@@ -221,7 +221,6 @@ fn lookups_never_fail(store: &Store, n: u32) -> (u32, u32) {
 }
 
 #[test]
-#[ignore = "store bug: index corruption found after open is a permanent StoreError::Sqlite (index.rs Index::open/retry)"]
 fn index_scrambled_past_its_first_page_is_a_miss_not_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("cache");
@@ -254,7 +253,6 @@ fn index_scrambled_past_its_first_page_is_a_miss_not_an_error() {
 }
 
 #[test]
-#[ignore = "store bug: index corruption found after open is a permanent StoreError::Sqlite (index.rs Index::open/retry)"]
 fn index_with_scrambled_entry_pages_is_a_miss_not_an_error() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("cache");
@@ -408,11 +406,10 @@ fn newer_index_is_refused_and_left_untouched() {
     assert_newer_refused_untouched(&dir);
 }
 
-// Store bug: `Index::open_once` runs `PRAGMA journal_mode = WAL` before
+// Regression test for a fixed store bug: `Index::open_once` runs `PRAGMA journal_mode = WAL` before
 // `migrate` reads `user_version`, so a newer index in rollback-journal mode is
 // switched to WAL (header bytes 18-19 go from 1 to 2) before it is refused.
 #[test]
-#[ignore = "store bug: a newer index is switched to WAL mode before it is refused (index.rs open_once)"]
 fn newer_index_in_rollback_journal_mode_is_refused_and_left_untouched() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("cache");

@@ -116,12 +116,11 @@ fn a_value_larger_than_the_limit_is_not_kept() {
     assert_eq!(common::blob_files(&dir).len() as u64, s.entries);
 }
 
-// Store bug: `evict::evict_to` drops entries in order of worth until the
+// Regression test for a fixed store bug: `evict::evict_to` drops entries in order of worth until the
 // total fits; a value larger than the whole limit cannot fit, so every entry
 // worth less than it goes first, and then it goes too. One oversize result
 // of a slow call empties the cache.
 #[test]
-#[ignore = "store bug: inserting a value larger than max_size evicts every entry worth less than it, then itself (evict.rs evict_to)"]
 fn a_value_larger_than_the_limit_does_not_flush_the_cache() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("cache");

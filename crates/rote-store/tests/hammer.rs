@@ -306,7 +306,7 @@ fn sixteen_processes_hammer_one_store() {
     );
 }
 
-// Store bug (the two tests below are ignored for it): blobs are shared by
+// Regression tests for a fixed store bug: blobs are shared by
 // content, and `blobs::write` skips writing one that already exists (without
 // refreshing its mtime); the index row is committed later. Meanwhile another
 // handle may decide the blob is unreferenced and delete it: `gc` through
@@ -361,7 +361,6 @@ fn race(
 const RACE_TIME: Duration = Duration::from_secs(3);
 
 #[test]
-#[ignore = "store bug: gc deletes an old orphan blob that a concurrent insert of an equal value just reused (blobs.rs write/collect_garbage)"]
 fn gc_never_deletes_a_blob_an_insert_just_reused() {
     let mut rng = Rng::new(51);
     let x = common::make_value(0, 0, 0, 1000, &mut rng);
@@ -399,7 +398,6 @@ fn gc_never_deletes_a_blob_an_insert_just_reused() {
 }
 
 #[test]
-#[ignore = "store bug: eviction deletes a shared blob that a concurrent insert of an equal value just reused (evict.rs evict_to)"]
 fn eviction_never_deletes_a_blob_an_insert_just_reused() {
     // Many calls return the same small value (think `None`): one blob, many
     // entries, each worth nothing, so eviction takes them all, and then the

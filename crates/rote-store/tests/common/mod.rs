@@ -176,14 +176,16 @@ pub fn insert_value(
 ) -> rote_store::Result<()> {
     let info = check_value(u32::from_le_bytes(value[8..12].try_into().unwrap()), value)
         .expect("a made value");
-    store.insert(&NewEntry {
-        key: *key,
-        function,
-        serializer: SERIALIZER,
-        value,
-        compute: compute_for(info.writer, info.seq),
-        deps: &value_deps(value),
-    })
+    store
+        .insert(&NewEntry {
+            key: *key,
+            function,
+            serializer: SERIALIZER,
+            value,
+            compute: compute_for(info.writer, info.seq),
+            deps: &value_deps(value),
+        })
+        .map(|stored| assert!(stored, "a value within the limit is stored"))
 }
 
 /// Checks a hit: the value, and that the row's metadata and deps match it.
