@@ -90,11 +90,17 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8], fsync: bool) -> Result
 }
 
 /// Stores `value`, once per distinct content; returns its id and checksum.
+/// An existing file of the same content is reused (its mtime refreshed, so
+/// garbage collection's grace period starts again); a damaged one is
+/// replaced.
 pub(crate) fn write(layout: &Layout, value: &[u8], fsync: bool) -> Result<(BlobId, u64)> {
     let id = BlobId(*blake3::hash(value).as_bytes());
     let sum = checksum(value);
     let path = id.path(layout);
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() == value.len() as u64) {
+    if read_verified(layout, &id, value.len() as u64, sum).is_ok() {
+        if let Ok(file) = std::fs::File::options().write(true).open(&path) {
+            let _ = file.set_modified(SystemTime::now());
+        }
         return Ok((id, sum));
     }
     let shard = path.parent().expect("blob paths have a shard directory");
@@ -105,6 +111,29 @@ pub(crate) fn write(layout: &Layout, value: &[u8], fsync: bool) -> Result<(BlobI
         .map_err(|e| StoreError::io(shard, e))?;
     write_via(&layout.tmp_dir(), &path, value, fsync)?;
     Ok((id, sum))
+}
+
+/// Puts the blob back when it went missing after [`write`]; called inside
+/// the insert's write transaction, where no collector can run.
+pub(crate) fn ensure_present(
+    layout: &Layout,
+    id: &BlobId,
+    value: &[u8],
+    fsync: bool,
+) -> std::io::Result<()> {
+    let path = id.path(layout);
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == value.len() as u64) {
+        return Ok(());
+    }
+    let shard = path.parent().expect("blob paths have a shard directory");
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(shard)?;
+    write_via(&layout.tmp_dir(), &path, value, fsync).map_err(|e| match e {
+        StoreError::Io { source, .. } => source,
+        other => std::io::Error::other(other.to_string()),
+    })
 }
 
 /// Why a blob could not be used.
@@ -213,14 +242,26 @@ fn each_blob(layout: &Layout) -> Vec<(PathBuf, Option<BlobId>)> {
 
 /// Removes unreferenced blobs and stale temp files (both older than
 /// [`GRACE`]); returns how many of each.
-pub(crate) fn collect_garbage(layout: &Layout, index: &crate::index::Index) -> Result<(u64, u64)> {
+pub(crate) fn collect_garbage(
+    layout: &Layout,
+    index: &mut crate::index::Index,
+) -> Result<(u64, u64)> {
     let mut blobs = 0;
     for (path, id) in each_blob(layout) {
-        let unreferenced = match id {
-            Some(id) => !index.blob_referenced(&id)?,
-            None => true,
+        if !older_than_grace(&path) {
+            continue;
+        }
+        let removed = match id {
+            Some(id) => {
+                let gone = std::cell::Cell::new(false);
+                index.unlink_if_unreferenced(&id, || {
+                    gone.set(std::fs::remove_file(&path).is_ok())
+                })?;
+                gone.get()
+            }
+            None => std::fs::remove_file(&path).is_ok(),
         };
-        if unreferenced && older_than_grace(&path) && std::fs::remove_file(&path).is_ok() {
+        if removed {
             blobs += 1;
         }
     }

@@ -41,12 +41,10 @@ pub(crate) fn evict_to(
         total -= row.size;
         chosen.push(row);
     }
-    let keys: Vec<_> = chosen.iter().map(|r| r.key).collect();
+    let keys: Vec<_> = chosen.iter().map(|r| (r.key, r.blob)).collect();
     index.remove_keys(&keys)?;
     for row in &chosen {
-        if !index.blob_referenced(&row.blob)? {
-            blobs::remove(layout, &row.blob);
-        }
+        index.unlink_if_unreferenced(&row.blob, || blobs::remove(layout, &row.blob))?;
     }
     tracing::info!(
         evicted = chosen.len(),

@@ -29,6 +29,7 @@ const BUSY_LIMIT: Duration = Duration::from_secs(60);
 pub(crate) struct Index {
     conn: Connection,
     path: PathBuf,
+    fsync: bool,
 }
 
 /// An entry row as stored.
@@ -56,7 +57,7 @@ fn is_busy(err: &rusqlite::Error) -> bool {
     )
 }
 
-fn is_broken(err: &rusqlite::Error) -> bool {
+pub(crate) fn is_broken(err: &rusqlite::Error) -> bool {
     matches!(
         err.sqlite_error_code(),
         Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt)
@@ -101,6 +102,14 @@ fn retry<T>(path: &Path, mut f: impl FnMut() -> rusqlite::Result<T>) -> Result<T
     }
 }
 
+fn move_aside(path: &Path) -> Result<()> {
+    let aside = path.with_extension("sqlite.broken");
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    std::fs::rename(path, &aside).map_err(|e| StoreError::io(path, e))
+}
+
 /// Applies the missing steps of `migrations`; refuses a newer schema.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path, migrations: &[&str]) -> Result<()> {
     let supported = migrations.len() as i64;
@@ -131,15 +140,28 @@ impl Index {
         match Self::open_once(path, fsync) {
             Err(StoreError::Sqlite { source, .. }) if is_broken(&source) => {
                 tracing::warn!(path = %path.display(), "the cache index is corrupt; starting a new one");
-                let aside = path.with_extension("sqlite.broken");
-                for suffix in ["-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-                }
-                std::fs::rename(path, &aside).map_err(|e| StoreError::io(path, e))?;
+                move_aside(path)?;
                 Self::open_once(path, fsync)
             }
             other => other,
         }
+    }
+
+    /// Replaces a corrupt index with a new, empty one.
+    pub(crate) fn recover(&mut self) -> Result<()> {
+        let sqlite = |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        // Close the damaged database before moving it.
+        let old = std::mem::replace(
+            &mut self.conn,
+            Connection::open_in_memory().map_err(sqlite)?,
+        );
+        drop(old);
+        move_aside(&self.path)?;
+        *self = Self::open_once(&self.path, self.fsync)?;
+        Ok(())
     }
 
     fn open_once(path: &Path, fsync: bool) -> Result<Index> {
@@ -152,6 +174,19 @@ impl Index {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(sqlite)?;
+        // Refuse a newer index before anything below writes to it (switching
+        // the journal mode rewrites its header).
+        let version: i64 = retry(path, || {
+            conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        })?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::Newer {
+                path: path.to_owned(),
+                found: version,
+                supported,
+            });
+        }
         retry(path, || {
             conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
         })?;
@@ -159,10 +194,27 @@ impl Index {
         // (still consistent after a crash, may lose the last commits).
         conn.pragma_update(None, "synchronous", if fsync { "FULL" } else { "NORMAL" })
             .map_err(sqlite)?;
+        // A large index (100k entries is ~60 MB) outgrows SQLite's 2 MB
+        // default page cache, and every lookup then pays page reads through
+        // the kernel. 64 MiB is only used as pages are touched. (mmap would
+        // be faster still, but a file truncated behind our back would kill
+        // the process with SIGBUS instead of giving a miss.)
+        conn.pragma_update(None, "cache_size", -65536).map_err(sqlite)?;
         migrate(&mut conn, path, MIGRATIONS)?;
+        // Touch the schema and the hot tables now, so damage there is found
+        // (and moved aside by `open`) before the first lookup.
+        retry(path, || {
+            conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| {
+                r.get::<_, i64>(0)
+            })?;
+            conn.query_row("SELECT entries, bytes FROM totals", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })?;
         Ok(Index {
             conn,
             path: path.to_owned(),
+            fsync,
         })
     }
 
@@ -197,6 +249,8 @@ impl Index {
     }
 
     /// Inserts or replaces an entry; returns the total bytes of all entries.
+    /// `ensure_blob` runs inside the write transaction, before the row
+    /// exists: it puts the blob file back if a collector removed it.
     pub(crate) fn insert(
         &mut self,
         e: &NewEntry<'_>,
@@ -204,11 +258,15 @@ impl Index {
         checksum: u64,
         deps: &[u8],
         now: i64,
+        ensure_blob: &mut dyn FnMut() -> std::io::Result<()>,
     ) -> Result<u64> {
         let path = self.path.clone();
         let conn = &mut self.conn;
-        retry(&path, || {
+        let outcome = retry(&path, || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Err(err) = ensure_blob() {
+                return Ok(Err(err));
+            }
             tx.execute(
                 "INSERT INTO entries (key, function, blob, serializer, size, checksum, compute_ns, created_ns, last_used_ns, deps)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
@@ -230,7 +288,32 @@ impl Index {
             )?;
             let total: i64 = tx.query_row("SELECT bytes FROM totals", [], |r| r.get(0))?;
             tx.commit()?;
-            Ok(total.max(0) as u64)
+            Ok(Ok(total.max(0) as u64))
+        })?;
+        outcome.map_err(|err| StoreError::io(&path, err))
+    }
+
+    /// Runs `unlink` if no entry refers to `blob`, inside a write transaction
+    /// so no insert can start referring to it meanwhile. Returns whether it ran.
+    pub(crate) fn unlink_if_unreferenced(
+        &mut self,
+        blob: &BlobId,
+        unlink: impl Fn(),
+    ) -> Result<bool> {
+        let path = self.path.clone();
+        let conn = &mut self.conn;
+        retry(&path, || {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let referenced = tx
+                .prepare_cached("SELECT 1 FROM entries WHERE blob = ?1 LIMIT 1")?
+                .query_row([&blob.0[..]], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if !referenced {
+                unlink();
+            }
+            tx.commit()?;
+            Ok(!referenced)
         })
     }
 
@@ -262,28 +345,20 @@ impl Index {
         })
     }
 
-    pub(crate) fn remove_keys(&mut self, keys: &[Key]) -> Result<()> {
+    /// Removes each key that still points at the given blob (a key another
+    /// process replaced meanwhile is left alone).
+    pub(crate) fn remove_keys(&mut self, keys: &[(Key, BlobId)]) -> Result<()> {
         let path = self.path.clone();
         let conn = &mut self.conn;
         retry(&path, || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             {
-                let mut stmt = tx.prepare("DELETE FROM entries WHERE key = ?1")?;
-                for key in keys {
-                    stmt.execute([&key.0[..]])?;
+                let mut stmt = tx.prepare("DELETE FROM entries WHERE key = ?1 AND blob = ?2")?;
+                for (key, blob) in keys {
+                    stmt.execute([&key.0[..], &blob.0[..]])?;
                 }
             }
             tx.commit()
-        })
-    }
-
-    pub(crate) fn blob_referenced(&self, blob: &BlobId) -> Result<bool> {
-        self.retry(|| {
-            self.conn
-                .prepare_cached("SELECT 1 FROM entries WHERE blob = ?1 LIMIT 1")?
-                .query_row([&blob.0[..]], |_| Ok(()))
-                .optional()
-                .map(|r| r.is_some())
         })
     }
 

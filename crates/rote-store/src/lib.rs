@@ -60,6 +60,11 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The index file is damaged (not merely busy or unwritable).
+    pub fn is_corrupt(&self) -> bool {
+        matches!(self, StoreError::Sqlite { source, .. } if index::is_broken(source))
+    }
+
     pub(crate) fn io(path: &Path, source: std::io::Error) -> StoreError {
         StoreError::Io {
             path: path.to_owned(),
@@ -184,10 +189,25 @@ impl Store {
         self.session.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Runs `f` on the index. A corrupt index met on the way (pages damaged
+    /// after a successful open) is moved aside and replaced by an empty one,
+    /// and `f` runs again there: a broken cache is a miss, never a failure.
+    fn with_index<T>(&self, mut f: impl FnMut(&mut index::Index) -> Result<T>) -> Result<T> {
+        let mut index = self.index();
+        match f(&mut index) {
+            Err(err) if err.is_corrupt() => {
+                tracing::warn!(%err, "the cache index is corrupt; starting a new one");
+                index.recover()?;
+                f(&mut index)
+            }
+            other => other,
+        }
+    }
+
     /// The verified value under `key`, or `None`. A bad blob removes the entry
     /// and counts as a miss with reason `blob missing` or `blob corrupt`.
     pub fn lookup(&self, key: &Key) -> Result<Option<Found>> {
-        let Some(row) = self.index().get(key)? else {
+        let Some(row) = self.with_index(|ix| ix.get(key))? else {
             return Ok(None);
         };
         match blobs::read_verified(&self.layout, &row.blob, row.meta.size, row.checksum) {
@@ -207,12 +227,23 @@ impl Store {
                     value,
                 }))
             }
+            Err(blobs::BadBlob::Missing) if !self.still_points_at(key, &row.blob)? => {
+                // Evicted or replaced by another process between our index
+                // read and the blob read: an ordinary miss, not damage.
+                Ok(None)
+            }
             Err(bad) => {
                 tracing::warn!(function = %row.meta.function, reason = bad.reason(), detail = %bad, "bad blob; entry dropped");
                 self.drop_bad_entry(key, &row.blob, &row.meta.function, bad.reason())?;
                 Ok(None)
             }
         }
+    }
+
+    fn still_points_at(&self, key: &Key, blob: &blobs::BlobId) -> Result<bool> {
+        Ok(self
+            .with_index(|ix| ix.get(key))?
+            .is_some_and(|row| row.blob == *blob))
     }
 
     fn drop_bad_entry(
@@ -222,26 +253,46 @@ impl Store {
         function: &str,
         reason: &str,
     ) -> Result<()> {
-        self.index().remove_if_blob(key, blob)?;
-        blobs::remove(&self.layout, blob);
+        self.with_index(|ix| {
+            ix.remove_if_blob(key, blob)?;
+            ix.unlink_if_unreferenced(blob, || blobs::remove(&self.layout, blob))
+        })?;
         self.session().record(function, Outcome::Reason(reason));
         Ok(())
     }
 
     /// Stores a value: the blob first (temp file, then rename), then the index
     /// row, so a crash in between leaves an orphan blob, never a dangling
-    /// entry. Evicts low-value entries when over the size limit.
-    pub fn insert(&self, entry: &NewEntry<'_>) -> Result<()> {
+    /// entry. Evicts low-value entries when over the size limit. A value
+    /// larger than the whole limit is not stored (reason `too large`): making
+    /// room for it would flush everything else. Returns whether it was stored.
+    pub fn insert(&self, entry: &NewEntry<'_>) -> Result<bool> {
+        if self
+            .opts
+            .max_size
+            .is_some_and(|limit| entry.value.len() as u64 > limit)
+        {
+            self.session()
+                .record(entry.function, Outcome::Reason("too large"));
+            return Ok(false);
+        }
         let (blob, checksum) = blobs::write(&self.layout, entry.value, self.opts.fsync)?;
         let deps = deps::encode(entry.deps);
         let now = now_ns();
-        let total = self.index().insert(entry, &blob, checksum, &deps, now)?;
+        // Deleters unlink a blob only inside a write transaction after checking
+        // that no row refers to it; re-checking the file inside ours closes the
+        // race with a collector that saw it unreferenced a moment ago.
+        let total = self.with_index(|ix| {
+            ix.insert(entry, &blob, checksum, &deps, now, &mut || {
+                blobs::ensure_present(&self.layout, &blob, entry.value, self.opts.fsync)
+            })
+        })?;
         if let Some(limit) = self.opts.max_size {
             if total > limit {
-                evict::evict(&self.layout, &mut self.index(), limit, now)?;
+                self.with_index(|ix| evict::evict(&self.layout, ix, limit, now))?;
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Records an outcome for this run's statistics (written by
@@ -260,26 +311,24 @@ impl Store {
     /// run share it). `script` is the run's absolute script path.
     pub fn commit_run(&self, run_id: &str, script: &str) -> Result<()> {
         let session = std::mem::take(&mut *self.session());
-        self.index()
-            .commit_session(run_id, script, &session, now_ns())
+        self.with_index(|ix| ix.commit_session(run_id, script, &session, now_ns()))
     }
 
     /// Drops every entry of one function (`<module>.<qualname>`); returns how
     /// many.
     pub fn remove_function(&self, function: &str) -> Result<u64> {
-        let blobs = self.index().remove_function(function)?;
-        let n = blobs.len() as u64;
-        for blob in blobs {
-            if !self.index().blob_referenced(&blob)? {
-                blobs::remove(&self.layout, &blob);
+        self.with_index(|ix| {
+            let blobs = ix.remove_function(function)?;
+            for blob in &blobs {
+                ix.unlink_if_unreferenced(blob, || blobs::remove(&self.layout, blob))?;
             }
-        }
-        Ok(n)
+            Ok(blobs.len() as u64)
+        })
     }
 
     /// Wipes entries, blobs, statistics and the file table.
     pub fn clear(&self) -> Result<()> {
-        self.index().clear()?;
+        self.with_index(|ix| ix.clear())?;
         blobs::remove_all(&self.layout)
     }
 
@@ -289,23 +338,27 @@ impl Store {
         let mut report = GcReport::default();
         if let Some(limit) = max_size.or(self.opts.max_size) {
             report.evicted_entries =
-                evict::evict_to(&self.layout, &mut self.index(), limit, now_ns())?;
+                self.with_index(|ix| evict::evict_to(&self.layout, ix, limit, now_ns()))?;
         }
-        let (blobs_removed, temps_removed) = blobs::collect_garbage(&self.layout, &self.index())?;
+        let (blobs_removed, temps_removed) =
+            self.with_index(|ix| blobs::collect_garbage(&self.layout, ix))?;
         report.removed_blobs = blobs_removed;
         report.removed_temp_files = temps_removed;
-        report.bytes_after = self.index().total_bytes()?;
+        report.bytes_after = self.with_index(|ix| ix.total_bytes())?;
         Ok(report)
     }
 
     /// Problems `PRAGMA integrity_check` finds in the index; empty when sound.
     pub fn integrity_problems(&self) -> Result<Vec<String>> {
-        self.index().integrity_problems()
+        match self.index().integrity_problems() {
+            Err(err) if err.is_corrupt() => Ok(vec![err.to_string()]),
+            other => other,
+        }
     }
 
     /// Everything `rote status` shows.
     pub fn summary(&self) -> Result<Summary> {
-        let mut summary = self.index().summary()?;
+        let mut summary = self.with_index(|ix| ix.summary())?;
         summary.bytes_on_disk =
             blobs::disk_usage(&self.layout) + layout::index_disk_usage(&self.layout);
         Ok(summary)
