@@ -20,9 +20,14 @@ pub(crate) mod rote {
     /// `(serializer, bytes)` for a value; `TypeError` with the reason when it
     /// cannot be stored. Internal: what the cache does with return values.
     #[pyfunction]
-    fn _dumps<'py>(obj: &Bound<'py, PyAny>) -> PyResult<(&'static str, Bound<'py, pyo3::types::PyBytes>)> {
+    fn _dumps<'py>(
+        obj: &Bound<'py, PyAny>,
+    ) -> PyResult<(&'static str, Bound<'py, pyo3::types::PyBytes>)> {
         match rote_values::encode(obj)? {
-            Ok(enc) => Ok((enc.serializer.name(), pyo3::types::PyBytes::new(obj.py(), &enc.bytes))),
+            Ok(enc) => Ok((
+                enc.serializer.name(),
+                pyo3::types::PyBytes::new(obj.py(), &enc.bytes),
+            )),
             Err(refused) => Err(pyo3::exceptions::PyTypeError::new_err(refused.reason)),
         }
     }
@@ -30,8 +35,9 @@ pub(crate) mod rote {
     /// The value [`_dumps`] serialized.
     #[pyfunction]
     fn _loads<'py>(py: Python<'py>, serializer: &str, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-        let ser = rote_values::Serializer::from_name(serializer)
-            .ok_or_else(|| pyo3::exceptions::PyValueError::new_err(format!("unknown serializer `{serializer}`")))?;
+        let ser = rote_values::Serializer::from_name(serializer).ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err(format!("unknown serializer `{serializer}`"))
+        })?;
         rote_values::decode(py, ser, data)
     }
 

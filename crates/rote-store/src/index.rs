@@ -199,7 +199,8 @@ impl Index {
         // the kernel. 64 MiB is only used as pages are touched. (mmap would
         // be faster still, but a file truncated behind our back would kill
         // the process with SIGBUS instead of giving a miss.)
-        conn.pragma_update(None, "cache_size", -65536).map_err(sqlite)?;
+        conn.pragma_update(None, "cache_size", -65536)
+            .map_err(sqlite)?;
         migrate(&mut conn, path, MIGRATIONS)?;
         // Touch the schema and the hot tables now, so damage there is found
         // (and moved aside by `open`) before the first lookup.

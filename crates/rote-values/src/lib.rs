@@ -38,7 +38,9 @@ impl Serializer {
     }
 
     pub fn from_name(name: &str) -> Option<Serializer> {
-        [Serializer::Msgpack, Serializer::Npy, Serializer::Pickle5].into_iter().find(|s| s.name() == name)
+        [Serializer::Msgpack, Serializer::Npy, Serializer::Pickle5]
+            .into_iter()
+            .find(|s| s.name() == name)
     }
 }
 
@@ -51,7 +53,9 @@ pub struct Refused {
 
 impl Refused {
     pub(crate) fn new(reason: impl Into<String>) -> Refused {
-        Refused { reason: reason.into() }
+        Refused {
+            reason: reason.into(),
+        }
     }
 }
 
@@ -68,8 +72,13 @@ fn unstorable_kind(obj: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
     let module: String = ty.getattr("__module__")?.extract().unwrap_or_default();
     let name: String = ty.getattr("__qualname__")?.extract().unwrap_or_default();
     let kind = match (module.as_str(), name.as_str()) {
-        ("builtins", "generator" | "coroutine" | "async_generator" | "module" | "frame" | "traceback") => Some(name),
-        ("_thread", "lock" | "RLock") | ("threading", "Condition" | "Event" | "Semaphore") => Some("lock".to_owned()),
+        (
+            "builtins",
+            "generator" | "coroutine" | "async_generator" | "module" | "frame" | "traceback",
+        ) => Some(name),
+        ("_thread", "lock" | "RLock") | ("threading", "Condition" | "Event" | "Semaphore") => {
+            Some("lock".to_owned())
+        }
         ("socket", "socket") => Some("socket".to_owned()),
         _ => None,
     };
@@ -92,16 +101,29 @@ pub fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Result<Encoded, Refused>> {
         return Ok(Err(Refused::new(format!("unserializable return: {kind}"))));
     }
     if npy::is_plain_ndarray(obj)? {
-        return Ok(Ok(Encoded { serializer: Serializer::Npy, bytes: npy::encode(obj)? }));
+        return Ok(Ok(Encoded {
+            serializer: Serializer::Npy,
+            bytes: npy::encode(obj)?,
+        }));
     }
     if let Some(bytes) = msgpack::encode(obj)? {
-        return Ok(Ok(Encoded { serializer: Serializer::Msgpack, bytes }));
+        return Ok(Ok(Encoded {
+            serializer: Serializer::Msgpack,
+            bytes,
+        }));
     }
-    Ok(pickle::encode(obj)?.map(|bytes| Encoded { serializer: Serializer::Pickle5, bytes }))
+    Ok(pickle::encode(obj)?.map(|bytes| Encoded {
+        serializer: Serializer::Pickle5,
+        bytes,
+    }))
 }
 
 /// Reads back what [`encode`] wrote.
-pub fn decode<'py>(py: Python<'py>, serializer: Serializer, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+pub fn decode<'py>(
+    py: Python<'py>,
+    serializer: Serializer,
+    bytes: &[u8],
+) -> PyResult<Bound<'py, PyAny>> {
     match serializer {
         Serializer::Msgpack => msgpack::decode(py, bytes),
         Serializer::Npy => npy::decode(py, bytes),

@@ -13,7 +13,10 @@ use crate::Refused;
 
 const MAGIC: &[u8; 4] = b"RP5\x01";
 
-fn dumps_with<'py>(module: &Bound<'py, PyModule>, obj: &Bound<'py, PyAny>) -> PyResult<(Vec<u8>, Vec<Vec<u8>>)> {
+fn dumps_with<'py>(
+    module: &Bound<'py, PyModule>,
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<(Vec<u8>, Vec<Vec<u8>>)> {
     let py = obj.py();
     let buffers = PyList::empty(py);
     let kwargs = PyDict::new(py);
@@ -23,7 +26,10 @@ fn dumps_with<'py>(module: &Bound<'py, PyModule>, obj: &Bound<'py, PyAny>) -> Py
         Ok(stream) => stream,
         // A non-contiguous out-of-band buffer cannot be raw(): pickle in band.
         Err(err) if err.is_instance_of::<pyo3::exceptions::PyBufferError>(py) => {
-            return Ok((module.getattr("dumps")?.call1((obj, 5))?.extract()?, Vec::new()));
+            return Ok((
+                module.getattr("dumps")?.call1((obj, 5))?.extract()?,
+                Vec::new(),
+            ));
         }
         Err(err) => return Err(err),
     };
@@ -46,13 +52,18 @@ pub(crate) fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Result<Vec<u8>, Refused
                 Some(Ok(parts)) => parts,
                 _ => {
                     tracing::debug!(error = %first, "value cannot be pickled");
-                    let name: String = obj.get_type().qualname().map(|n| n.to_string()).unwrap_or_default();
+                    let name: String = obj
+                        .get_type()
+                        .qualname()
+                        .map(|n| n.to_string())
+                        .unwrap_or_default();
                     return Ok(Err(Refused::new(format!("unserializable return: {name}"))));
                 }
             }
         }
     };
-    let mut out = Vec::with_capacity(16 + stream.len() + buffers.iter().map(|b| b.len() + 8).sum::<usize>());
+    let mut out =
+        Vec::with_capacity(16 + stream.len() + buffers.iter().map(|b| b.len() + 8).sum::<usize>());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(buffers.len() as u32).to_le_bytes());
     for part in std::iter::once(&stream).chain(buffers.iter()) {
@@ -73,7 +84,8 @@ pub(crate) fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, 
     let mut parts = Vec::with_capacity(count + 1);
     for _ in 0..=count {
         let (len, tail) = rest.split_at_checked(8).ok_or_else(|| bad("truncated"))?;
-        let len = usize::try_from(u64::from_le_bytes(len.try_into().expect("8 bytes"))).map_err(|_| bad("length"))?;
+        let len = usize::try_from(u64::from_le_bytes(len.try_into().expect("8 bytes")))
+            .map_err(|_| bad("length"))?;
         let (part, tail) = tail.split_at_checked(len).ok_or_else(|| bad("truncated"))?;
         parts.push(part);
         rest = tail;
@@ -86,5 +98,7 @@ pub(crate) fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, 
     }
     let kwargs = PyDict::new(py);
     kwargs.set_item("buffers", buffers)?;
-    py.import("pickle")?.getattr("loads")?.call((stream,), Some(&kwargs))
+    py.import("pickle")?
+        .getattr("loads")?
+        .call((stream,), Some(&kwargs))
 }
