@@ -404,23 +404,41 @@ const ENTRY_QUERY: &str =
     "SELECT function, blob, serializer, size, checksum, compute_ns, created_ns, last_used_ns, deps
                            FROM entries WHERE key = ?1";
 
-/// A second connection to a store's index, set up as the store sets up its
-/// own (WAL; `synchronous` only matters to writes), optionally with an
-/// mmap window.
-fn index_connection(store_dir: &Path, mmap_bytes: u64) -> Result<rusqlite::Connection, BoxError> {
+/// How the breakdown reads index rows: (name, `cache_size` in KiB or 0 for
+/// SQLite's default of 2000 KiB, `mmap_size` in bytes or 0). The store
+/// itself sets `cache_size = -65536` (64 MiB) and no mmap: `cache_64m` is
+/// what it does, `cache_2m` what it did before, `cache_512m` whether a
+/// bigger cache would help, `cache_64m_mmap` what adding mmap would give.
+const INDEX_VARIANTS: &[(&str, i64, i64)] = &[
+    ("index_row_cache_2m", 0, 0),
+    ("index_row_cache_64m", 65_536, 0),
+    ("index_row_cache_512m", 524_288, 0),
+    ("index_row_cache_64m_mmap", 65_536, 1 << 30),
+];
+
+/// Another connection to a store's index (WAL, as the store's; `synchronous`
+/// only matters to writes), with the given page cache and mmap window.
+fn index_connection(
+    store_dir: &Path,
+    cache_kib: i64,
+    mmap_bytes: i64,
+) -> Result<rusqlite::Connection, BoxError> {
     use rusqlite::OpenFlags;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = rusqlite::Connection::open_with_flags(store_dir.join("v1/index.sqlite"), flags)?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    if cache_kib > 0 {
+        conn.pragma_update(None, "cache_size", -cache_kib)?;
+    }
     if mmap_bytes > 0 {
-        conn.pragma_update(None, "mmap_size", mmap_bytes as i64)?;
+        conn.pragma_update(None, "mmap_size", mmap_bytes)?;
     }
     Ok(conn)
 }
 
-/// The index's shape: how it compares with SQLite's page cache.
+/// The index's size, and SQLite's default page cache to compare it with.
 fn index_shape(store_dir: &Path) -> Result<Json, BoxError> {
-    let conn = index_connection(store_dir, 0)?;
+    let conn = index_connection(store_dir, 0, 0)?;
     let pragma = |name: &str| conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0));
     let (page_size, pages, cache_size) = (
         pragma("page_size")?,
@@ -444,8 +462,10 @@ fn index_shape(store_dir: &Path) -> Result<Json, BoxError> {
         ("page_size", Json::Int(page_size as u64)),
         ("pages", Json::Int(pages as u64)),
         ("file_bytes", Json::Int((pages * page_size) as u64)),
-        ("page_cache_bytes", Json::Int(cache_bytes as u64)),
-        ("mmap_size", Json::Int(pragma("mmap_size")? as u64)),
+        (
+            "sqlite_default_page_cache_bytes",
+            Json::Int(cache_bytes as u64),
+        ),
         ("avg_row_text_blob_bytes", Json::Num(row_bytes)),
         ("avg_deps_bytes", Json::Num(deps_bytes)),
     ]))
@@ -489,46 +509,49 @@ fn blob_read(path: &Path, expected: &[u8]) -> Result<Duration, BoxError> {
 }
 
 /// Where a lookup's time goes, per store, the stores alternating call by
-/// call: the index row (as the store reads it, and with an mmap window), the
-/// blob read, and the first lookup of a freshly opened store (a rote run
-/// opens the store once, so its first lookups find SQLite's page cache
-/// empty).
+/// call: the index row (the store's query, on connections warmed by a pass
+/// over all keys, per [`INDEX_VARIANTS`]), the blob read and check, and the
+/// first lookup of a freshly opened store (a rote run opens the store once,
+/// so its first lookups find SQLite's page cache empty).
 fn lookup_breakdown(
     stores: &[(&Path, u64)],
     calls: usize,
     rng: &mut Rng,
 ) -> Result<Vec<Json>, BoxError> {
-    let plain: Vec<_> = stores
-        .iter()
-        .map(|(d, _)| index_connection(d, 0))
-        .collect::<Result<_, _>>()?;
-    let mapped: Vec<_> = stores
-        .iter()
-        .map(|(d, _)| index_connection(d, 1 << 30))
-        .collect::<Result<_, _>>()?;
     let k = stores.len();
-    let (mut idx, mut idx_mmap, mut blob, mut first) = (
-        vec![vec![]; k],
-        vec![vec![]; k],
-        vec![vec![]; k],
-        vec![vec![]; k],
-    );
+    // Per store: one connection per variant, each warmed by a pass over all
+    // keys.
+    let mut conns = Vec::new();
+    for &(dir, n) in stores {
+        let mut per_store = Vec::new();
+        for &(_, cache_kib, mmap) in INDEX_VARIANTS {
+            let conn = index_connection(dir, cache_kib, mmap)?;
+            for i in 0..n {
+                index_get(&conn, &key(i))?;
+            }
+            per_store.push(conn);
+        }
+        conns.push(per_store);
+    }
+    let mut idx = vec![vec![vec![]; INDEX_VARIANTS.len()]; k];
+    let (mut blob, mut first) = (vec![vec![]; k], vec![vec![]; k]);
     for round in 0..LOOKUP_WARMUP + calls {
         for (s, &(dir, n)) in stores.iter().enumerate() {
             let i = rng.below(n);
             let v = value(i);
-            let (a, b) = (
-                index_get(&plain[s], &key(i))?,
-                index_get(&mapped[s], &key(i))?,
-            );
-            let c = blob_read(&blob_path(dir, &v), &v)?;
+            for (variant, conn) in conns[s].iter().enumerate() {
+                let t = index_get(conn, &key(i))?;
+                if round >= LOOKUP_WARMUP {
+                    idx[s][variant].push(t);
+                }
+            }
+            let t = blob_read(&blob_path(dir, &v), &v)?;
             if round >= LOOKUP_WARMUP {
-                idx[s].push(a);
-                idx_mmap[s].push(b);
-                blob[s].push(c);
+                blob[s].push(t);
             }
         }
     }
+    drop(conns);
     for _ in 0..FIRST_LOOKUPS {
         for (s, &(dir, n)) in stores.iter().enumerate() {
             let store = Store::open(dir, opts(true))?;
@@ -541,13 +564,16 @@ fn lookup_breakdown(
         .collect::<Result<_, _>>()?;
     Ok((0..k)
         .map(|s| {
-            obj([
-                ("index", shapes[s].take().unwrap_or(Json::Null)),
-                ("index_row", Stats::new(&idx[s]).json()),
-                ("index_row_mmap", Stats::new(&idx_mmap[s]).json()),
-                ("blob_read_verify", Stats::new(&blob[s]).json()),
-                ("first_lookup_after_open", Stats::new(&first[s]).json()),
-            ])
+            let mut fields = vec![("index".to_owned(), shapes[s].take().unwrap_or(Json::Null))];
+            for (variant, &(name, _, _)) in INDEX_VARIANTS.iter().enumerate() {
+                fields.push((name.to_owned(), Stats::new(&idx[s][variant]).json()));
+            }
+            fields.push(("blob_read_verify".to_owned(), Stats::new(&blob[s]).json()));
+            fields.push((
+                "first_lookup_after_open".to_owned(),
+                Stats::new(&first[s]).json(),
+            ));
+            Json::Obj(fields)
         })
         .collect())
 }
@@ -861,23 +887,22 @@ fn run(args: &Args) -> Result<Json, BoxError> {
     let build_small_s = build(&small_dir, small_n, &deps)?;
     let build_large_s = build(&large_dir, large_n, &deps)?;
 
-    // Warm the page cache with every blob and index page: one pass over all
-    // keys, in a store handle that is then dropped (its session with it).
-    progress("warming the page cache");
-    for (dir, n) in [(&small_dir, small_n), (&large_dir, large_n)] {
-        let store = Store::open(dir, opts(true))?;
+    // Warm caches: one pass over all keys through the handles that are then
+    // timed puts every blob and index page in the kernel's page cache and,
+    // as far as it holds them, in SQLite's page cache of that connection.
+    progress("warming the caches");
+    let mut rng = Rng(1);
+    let small = Store::open(&small_dir, opts(true))?;
+    let large = Store::open(&large_dir, opts(true))?;
+    for (store, n) in [(&small, small_n), (&large, large_n)] {
         for i in 0..n {
-            lookup_checked(&store, i)?;
+            lookup_checked(store, i)?;
         }
     }
-
     progress(&format!(
         "lookup: {} random keys per store, alternating",
         args.lookups
     ));
-    let mut rng = Rng(1);
-    let small = Store::open(&small_dir, opts(true))?;
-    let large = Store::open(&large_dir, opts(true))?;
     let samples = measure_lookups(
         &[(&small, small_n), (&large, large_n)],
         args.lookups,
