@@ -3,41 +3,18 @@
 //! snapshot serves every interpreter rote is built against. Also the shebang
 //! form, and rote standing in for python.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn rote() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rote"));
-    // Tests must not depend on the caller's configuration.
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("ROTE_") || key == "VIRTUAL_ENV" || key == "RUST_LOG" {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
-}
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{render, rote};
 
 fn venv() -> PathBuf {
     PathBuf::from(
         std::env::var_os("ROTETEST_VENV")
             .expect("ROTETEST_VENV is not set: run through `make test`"),
     )
-}
-
-/// Exit status, stdout and stderr as one text, paths and versions filtered.
-fn render(out: &Output, tmp: Option<&Path>) -> String {
-    let mut text = format!(
-        "status: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status
-            .code()
-            .map_or("signal".to_owned(), |c| c.to_string()),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if let Some(tmp) = tmp {
-        text = text.replace(&tmp.to_string_lossy().into_owned(), "[TMP]");
-    }
-    text.replace(env!("CARGO_BIN_EXE_rote"), "[ROTE]")
 }
 
 fn settings() -> insta::Settings {

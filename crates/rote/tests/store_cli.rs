@@ -2,33 +2,22 @@
 //! through rote-store: snapshots of the human output, the `--json` schema,
 //! and the error messages for caches that cannot be used.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use rote_store::{Dep, KeyBuilder, NewEntry, Options, Outcome, Store};
 
 fn rote(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rote"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("ROTE_") || key == "RUST_LOG" {
-            cmd.env_remove(key);
-        }
-    }
+    let mut cmd = common::rote();
     cmd.current_dir(dir);
     cmd
 }
 
-fn render(out: &Output, tmp: &Path) -> String {
-    let text = format!(
-        "status: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status
-            .code()
-            .map_or("signal".to_owned(), |c| c.to_string()),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text.replace(&tmp.to_string_lossy().into_owned(), "[TMP]")
+fn render(out: &std::process::Output, tmp: &Path) -> String {
+    common::render(out, Some(tmp))
 }
 
 fn settings() -> insta::Settings {
