@@ -6,6 +6,7 @@
 //! Layout: `RP5\x01`, then u32 buffer count, then the pickle stream and each
 //! buffer as u64 length + bytes (little-endian).
 
+use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList};
 
@@ -13,10 +14,16 @@ use crate::Refused;
 
 const MAGIC: &[u8; 4] = b"RP5\x01";
 
+/// The pickle stream and its out-of-band buffers, still owned by Python.
+struct Dumped<'py> {
+    stream: Bound<'py, PyBytes>,
+    buffers: Vec<PyBuffer<u8>>,
+}
+
 fn dumps_with<'py>(
     module: &Bound<'py, PyModule>,
     obj: &Bound<'py, PyAny>,
-) -> PyResult<(Vec<u8>, Vec<Vec<u8>>)> {
+) -> PyResult<Dumped<'py>> {
     let py = obj.py();
     let buffers = PyList::empty(py);
     let kwargs = PyDict::new(py);
@@ -26,30 +33,42 @@ fn dumps_with<'py>(
         Ok(stream) => stream,
         // A non-contiguous out-of-band buffer cannot be raw(): pickle in band.
         Err(err) if err.is_instance_of::<pyo3::exceptions::PyBufferError>(py) => {
-            return Ok((
-                module.getattr("dumps")?.call1((obj, 5))?.extract()?,
-                Vec::new(),
-            ));
+            let stream = module.getattr("dumps")?.call1((obj, 5))?;
+            return Ok(Dumped {
+                stream: stream.cast_into()?,
+                buffers: Vec::new(),
+            });
         }
         Err(err) => return Err(err),
     };
-    let mut raw = Vec::with_capacity(buffers.len());
+    let mut views = Vec::with_capacity(buffers.len());
     for buffer in buffers.iter() {
-        let view = buffer.call_method0("raw")?;
-        raw.push(pyo3::buffer::PyBuffer::<u8>::get(&view)?.to_vec(py)?);
+        views.push(PyBuffer::<u8>::get(&buffer.call_method0("raw")?)?);
     }
-    Ok((stream.extract()?, raw))
+    Ok(Dumped {
+        stream: stream.cast_into()?,
+        buffers: views,
+    })
+}
+
+/// The bytes of a contiguous buffer, borrowed while the GIL is held.
+fn buffer_bytes(buffer: &PyBuffer<u8>) -> &[u8] {
+    debug_assert!(buffer.is_c_contiguous());
+    // SAFETY: `raw()` gives a C-contiguous byte view; the exporter keeps the
+    // memory alive while `buffer` holds it, and nothing runs Python code that
+    // could mutate it while we copy (the GIL is held).
+    unsafe { std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes()) }
 }
 
 pub(crate) fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Result<Vec<u8>, Refused>> {
     let py = obj.py();
     let pickle = py.import("pickle")?;
-    let (stream, buffers) = match dumps_with(&pickle, obj) {
-        Ok(parts) => parts,
+    let dumped = match dumps_with(&pickle, obj) {
+        Ok(dumped) => dumped,
         Err(first) => {
             let fallback = py.import("cloudpickle").ok().map(|cp| dumps_with(&cp, obj));
             match fallback {
-                Some(Ok(parts)) => parts,
+                Some(Ok(dumped)) => dumped,
                 _ => {
                     tracing::debug!(error = %first, "value cannot be pickled");
                     let name: String = obj
@@ -62,11 +81,14 @@ pub(crate) fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Result<Vec<u8>, Refused
             }
         }
     };
-    let mut out =
-        Vec::with_capacity(16 + stream.len() + buffers.iter().map(|b| b.len() + 8).sum::<usize>());
+    // One copy of every byte, straight into the result.
+    let parts: Vec<&[u8]> = std::iter::once(dumped.stream.as_bytes())
+        .chain(dumped.buffers.iter().map(buffer_bytes))
+        .collect();
+    let mut out = Vec::with_capacity(8 + parts.iter().map(|p| p.len() + 8).sum::<usize>());
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(buffers.len() as u32).to_le_bytes());
-    for part in std::iter::once(&stream).chain(buffers.iter()) {
+    out.extend_from_slice(&(dumped.buffers.len() as u32).to_le_bytes());
+    for part in parts {
         out.extend_from_slice(&(part.len() as u64).to_le_bytes());
         out.extend_from_slice(part);
     }
