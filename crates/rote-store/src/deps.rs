@@ -1,5 +1,6 @@
 //! What an entry depended on when it was computed, stored with the entry so
-//! that a lookup can re-validate every item. Encoded as msgpack.
+//! that a lookup can re-validate every item. Encoded as msgpack, digests as
+//! msgpack binary (serde's default would spend up to two bytes per byte).
 
 use serde::{Deserialize, Serialize};
 
@@ -7,15 +8,35 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Dep {
     /// A function called (transitively): its name and code identity.
-    Code { name: String, identity: Vec<u8> },
+    Code {
+        name: String,
+        #[serde(with = "serde_bytes")]
+        identity: Vec<u8>,
+    },
     /// A module-level global read: its name and fingerprint.
-    Global { name: String, fingerprint: Vec<u8> },
+    Global {
+        name: String,
+        #[serde(with = "serde_bytes")]
+        fingerprint: Vec<u8>,
+    },
     /// A file read: absolute path and content digest.
-    FileRead { path: String, digest: Vec<u8> },
+    FileRead {
+        path: String,
+        #[serde(with = "serde_bytes")]
+        digest: Vec<u8>,
+    },
     /// A file written and closed by the call: path and content digest.
-    FileWritten { path: String, digest: Vec<u8> },
+    FileWritten {
+        path: String,
+        #[serde(with = "serde_bytes")]
+        digest: Vec<u8>,
+    },
     /// A directory listed: path and digest of the sorted listing.
-    Listing { path: String, digest: Vec<u8> },
+    Listing {
+        path: String,
+        #[serde(with = "serde_bytes")]
+        digest: Vec<u8>,
+    },
     /// A path looked for and not found.
     Missing { path: String },
     /// The working directory, when a relative path was opened.
@@ -32,4 +53,24 @@ pub(crate) fn encode(deps: &[Dep]) -> Vec<u8> {
 
 pub(crate) fn decode(bytes: &[u8]) -> Result<Vec<Dep>, rmp_serde::decode::Error> {
     rmp_serde::from_slice(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_are_stored_as_binary_and_round_trip() {
+        let deps = vec![
+            Dep::FileRead { path: "/data/raw.csv".into(), digest: vec![0xff; 32] },
+            Dep::Missing { path: "/data/extra.csv".into() },
+            Dep::Code { name: "helpers.clean".into(), identity: vec![0x80; 32] },
+        ];
+        let bytes = encode(&deps);
+        assert_eq!(decode(&bytes).unwrap(), deps);
+        // Digests as msgpack bin8 (0xc4, length 32, the bytes), not as arrays
+        // of integers (two bytes for each byte of 0x80 or more).
+        let bin: Vec<u8> = [0xc4, 32].into_iter().chain([0xff; 32]).collect();
+        assert!(bytes.windows(bin.len()).any(|w| w == bin), "{bytes:x?}");
+    }
 }
