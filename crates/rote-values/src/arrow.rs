@@ -11,6 +11,14 @@
 //! `pyarrow.RecordBatch`: the same class comes back), then the IPC stream.
 //! A table's chunking may come back different; its schema, metadata
 //! included, and its values do not.
+//!
+//! pandas frames are not sent here: measured on a 1M-row, 9-column frame of
+//! mixed dtypes (ints, floats, bool, tz datetimes, timedeltas, an ordered
+//! category, nullable Int64, string), `Table.from_pandas` + IPC +
+//! `to_pandas` round-trips exactly but took about 3x as long to save and 9x
+//! as long to load as `pickle.dumps(df, protocol=5)` / `loads`; the two
+//! pandas conversions alone cost more than pickle's load. So frames stay on
+//! pickle, which is exact for every dtype.
 
 use std::ffi::CStr;
 use std::io::Cursor;
@@ -90,9 +98,15 @@ pub(crate) fn encode(obj: &Bound<'_, PyAny>, kind: Kind) -> PyResult<Option<Vec<
     let stream = unsafe { FFI_ArrowArrayStream::from_raw(ptr.as_ptr().cast()) };
     let written = (|| -> Result<Vec<u8>, ArrowError> {
         let reader = RecordBatchStreamReader::try_new(stream)?;
-        let mut writer = StreamWriter::try_new(Vec::new(), &reader.schema())?;
-        for batch in reader {
-            writer.write(&batch?)?;
+        let schema = reader.schema();
+        // Importing a batch shares pyarrow's buffers, so holding them all is
+        // cheap; their size lets the output be allocated once: growing a
+        // large Vec by doubling costs a copy and fresh pages at every step.
+        let batches = reader.collect::<Result<Vec<_>, _>>()?;
+        let size: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
+        let mut writer = StreamWriter::try_new(Vec::with_capacity(size + 4096), &schema)?;
+        for batch in &batches {
+            writer.write(batch)?;
         }
         writer.into_inner()
     })();
