@@ -157,20 +157,103 @@ fn schema_round_trips(obj: &Bound<'_, PyAny>, ipc: &[u8]) -> PyResult<bool> {
     Ok(equal)
 }
 
+/// Every message of the stream and every buffer of its batches lie inside
+/// the bytes, buffers on the 64-byte boundaries our writer puts them on.
+/// arrow-ipc checks the messages and validates the arrays it builds, but
+/// slices buffers out of a body before that and panics (it does not fail)
+/// when a corrupt offset or length points outside it.
+fn check_layout(ipc: &[u8]) -> Result<(), String> {
+    let truncated = || "truncated IPC stream".to_owned();
+    let mut rest = ipc;
+    while !rest.is_empty() {
+        let (word, tail) = rest.split_at_checked(4).ok_or_else(truncated)?;
+        // A continuation marker precedes the length since Arrow 0.15.
+        let (word, tail) = if word == [0xff; 4] {
+            tail.split_at_checked(4).ok_or_else(truncated)?
+        } else {
+            (word, tail)
+        };
+        let len = i32::from_le_bytes(word.try_into().expect("4 bytes"));
+        if len == 0 {
+            return Ok(()); // end of stream
+        }
+        let len = usize::try_from(len).map_err(|_| "message length".to_owned())?;
+        let (meta, tail) = tail.split_at_checked(len).ok_or_else(truncated)?;
+        let message = arrow_ipc::root_as_message(meta).map_err(|e| e.to_string())?;
+        let body_len =
+            usize::try_from(message.bodyLength()).map_err(|_| "body length".to_owned())?;
+        let (_, tail) = tail.split_at_checked(body_len).ok_or_else(truncated)?;
+        let batch = match message.header_type() {
+            arrow_ipc::MessageHeader::RecordBatch => message.header_as_record_batch(),
+            arrow_ipc::MessageHeader::DictionaryBatch => message
+                .header_as_dictionary_batch()
+                .and_then(|dict| dict.data()),
+            _ => None,
+        };
+        for buffer in batch.and_then(|b| b.buffers()).into_iter().flatten() {
+            let (Ok(offset), Ok(length)) = (
+                usize::try_from(buffer.offset()),
+                usize::try_from(buffer.length()),
+            ) else {
+                return Err("buffer bounds".to_owned());
+            };
+            let inside = offset
+                .checked_add(length)
+                .is_some_and(|end| end <= body_len);
+            if !inside || offset % 64 != 0 {
+                return Err("buffer bounds".to_owned());
+            }
+        }
+        rest = tail;
+    }
+    Ok(())
+}
+
 /// The batches of an IPC stream, all validated: bytes that are not a
 /// stream we wrote give an error, never a crash.
 fn read_batches(ipc: &[u8]) -> Result<(arrow_schema::SchemaRef, Vec<RecordBatch>), String> {
-    // arrow-ipc checks what it reads, but a panic deep inside it on bytes
-    // it did not expect must not take the interpreter down.
-    catch_unwind(AssertUnwindSafe(|| {
+    check_layout(ipc)?;
+    // What `check_layout` cannot see without the types (a length that is
+    // not a whole number of values, say) still makes arrow-rs panic: that
+    // panic must not take the interpreter down.
+    quiet_panics(|| {
         let reader = StreamReader::try_new(Cursor::new(ipc), None).map_err(|e| e.to_string())?;
         let schema = reader.schema();
         let batches = reader
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
         Ok((schema, batches))
-    }))
-    .unwrap_or_else(|_| Err("unreadable IPC stream".to_owned()))
+    })
+}
+
+thread_local! {
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `read`, turning a panic into an error. The process's panic hook
+/// reports every panic as a bug in rote; a corrupt stored value is not one,
+/// so the hook is wrapped (once) to stay silent on this thread meanwhile.
+fn quiet_panics<T>(read: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    static WRAP: std::sync::Once = std::sync::Once::new();
+    WRAP.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|quiet| quiet.get()) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|quiet| quiet.set(true));
+    let result = catch_unwind(AssertUnwindSafe(read));
+    QUIET.with(|quiet| quiet.set(false));
+    result.unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("panic");
+        Err(format!("unreadable IPC stream ({why})"))
+    })
 }
 
 pub(crate) fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
