@@ -182,8 +182,9 @@ def test_several_chunks_and_dictionaries_per_chunk():
         pa.table({"a": pa.array([], pa.int64()), "s": pa.array([], pa.string())}),
         pa.table({}),
         pa.Table.from_batches([], schema=pa.schema([("a", pa.float64())])),
+        pa.Table.from_batches([pa.record_batch({"a": [1, 2, 3]}).select([])]),
     ],
-    ids=["empty", "no-columns", "no-batches"],
+    ids=["empty", "no-columns", "no-batches", "rows-without-columns"],
 )
 def test_empty_tables(table):
     name, back = roundtrip(table)
