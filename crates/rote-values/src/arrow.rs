@@ -19,6 +19,12 @@
 //! as long to load as `pickle.dumps(df, protocol=5)` / `loads`; the two
 //! pandas conversions alone cost more than pickle's load. So frames stay on
 //! pickle, which is exact for every dtype.
+//!
+//! Tables themselves are not faster this way either (2M rows of int64,
+//! float64 and string, 53 MB: about 3x pickle 5's save time and 5x its
+//! load time, mostly page faults on the IPC copy and its validation); what
+//! the IPC path buys is a stored format that any Arrow reader opens and that
+//! no pyarrow upgrade can make unreadable.
 
 use std::ffi::CStr;
 use std::io::Cursor;
