@@ -1,7 +1,7 @@
 //! Python values to bytes and back, and to fingerprints.
 //!
 //! [`encode`] picks a serializer by the value's exact type: plain numpy
-//! arrays as `.npy`, trees of exact builtin types as tagged msgpack, anything
+//! arrays as `.npy`, pyarrow tables and record batches as Arrow IPC, trees of exact builtin types as tagged msgpack, anything
 //! else through pickle protocol 5 with out-of-band buffers. A round trip gives
 //! back the same types with equal content: a subclass is never flattened into
 //! its base (it goes to pickle), a tuple never comes back as a list.
@@ -13,6 +13,7 @@
 //! order) in any process and under any `PYTHONHASHSEED`, different otherwise;
 //! a value that cannot be fingerprinted reliably is refused, never guessed.
 
+mod arrow;
 mod fingerprint;
 mod msgpack;
 mod npy;
@@ -23,6 +24,7 @@ use pyo3::prelude::*;
 /// The serializers, by the stable name stored in the cache index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Serializer {
+    Arrow,
     Msgpack,
     Npy,
     Pickle5,
@@ -31,6 +33,7 @@ pub enum Serializer {
 impl Serializer {
     pub fn name(self) -> &'static str {
         match self {
+            Serializer::Arrow => "arrow",
             Serializer::Msgpack => "msgpack",
             Serializer::Npy => "npy",
             Serializer::Pickle5 => "pickle5",
@@ -38,9 +41,14 @@ impl Serializer {
     }
 
     pub fn from_name(name: &str) -> Option<Serializer> {
-        [Serializer::Msgpack, Serializer::Npy, Serializer::Pickle5]
-            .into_iter()
-            .find(|s| s.name() == name)
+        [
+            Serializer::Arrow,
+            Serializer::Msgpack,
+            Serializer::Npy,
+            Serializer::Pickle5,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
     }
 }
 
@@ -106,6 +114,15 @@ pub fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Result<Encoded, Refused>> {
             bytes: npy::encode(obj)?,
         }));
     }
+    // A table whose schema would not survive arrow-rs falls through to pickle.
+    if let Some(kind) = arrow::kind(obj)? {
+        if let Some(bytes) = arrow::encode(obj, kind)? {
+            return Ok(Ok(Encoded {
+                serializer: Serializer::Arrow,
+                bytes,
+            }));
+        }
+    }
     if let Some(bytes) = msgpack::encode(obj)? {
         return Ok(Ok(Encoded {
             serializer: Serializer::Msgpack,
@@ -125,6 +142,7 @@ pub fn decode<'py>(
     bytes: &[u8],
 ) -> PyResult<Bound<'py, PyAny>> {
     match serializer {
+        Serializer::Arrow => arrow::decode(py, bytes),
         Serializer::Msgpack => msgpack::decode(py, bytes),
         Serializer::Npy => npy::decode(py, bytes),
         Serializer::Pickle5 => pickle::decode(py, bytes),
