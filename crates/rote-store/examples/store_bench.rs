@@ -26,7 +26,7 @@
 
 use std::fs::File;
 use std::hint::black_box;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime};
@@ -608,25 +608,6 @@ fn measure_inserts(
 // ---------------------------------------------------------------------------
 // Files
 
-/// blake3 of a file read in 4 MiB chunks, as the store's file table does.
-fn blake3_file(path: &Path) -> std::io::Result<[u8; 32]> {
-    let mut file = File::open(path)?;
-    let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 4 << 20];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        if n >= 1 << 20 {
-            hasher.update_rayon(&buf[..n]);
-        } else {
-            hasher.update(&buf[..n]);
-        }
-    }
-    Ok(*hasher.finalize().as_bytes())
-}
-
 fn write_file(path: &Path, bytes: usize) -> Result<(), BoxError> {
     let mut file = File::create(path)?;
     let mut rng = Rng(42);
@@ -695,7 +676,7 @@ fn bench_files(base: &Path, args: &Args) -> Result<Json, BoxError> {
         store.commit_run("store-bench", &script.to_string_lossy())?;
         d
     };
-    let direct = blake3_file(&path)?;
+    let direct = rote_store::hash_file(&path)?;
     if first.digest != direct || first.size != args.file_bytes as u64 {
         return Err("file_digest disagrees with blake3 of the file".into());
     }
@@ -737,7 +718,7 @@ fn bench_files(base: &Path, args: &Args) -> Result<Json, BoxError> {
         rehash.push(t);
         drop(fresh);
 
-        let (t, d) = timed(|| blake3_file(&path));
+        let (t, d) = timed(|| rote_store::hash_file(&path));
         if d? != first.digest {
             return Err("blake3 of the file changed".into());
         }

@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use deps::Dep;
-pub use files::{FileDigest, RACY_WINDOW};
+pub use files::{FileDigest, RACY_WINDOW, hash_file};
 pub use key::{KEY_VERSION, Key, KeyBuilder};
 pub use layout::LAYOUT_VERSION;
 pub use session::Outcome;
