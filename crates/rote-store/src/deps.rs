@@ -62,9 +62,17 @@ mod tests {
     #[test]
     fn digests_are_stored_as_binary_and_round_trip() {
         let deps = vec![
-            Dep::FileRead { path: "/data/raw.csv".into(), digest: vec![0xff; 32] },
-            Dep::Missing { path: "/data/extra.csv".into() },
-            Dep::Code { name: "helpers.clean".into(), identity: vec![0x80; 32] },
+            Dep::FileRead {
+                path: "/data/raw.csv".into(),
+                digest: vec![0xff; 32],
+            },
+            Dep::Missing {
+                path: "/data/extra.csv".into(),
+            },
+            Dep::Code {
+                name: "helpers.clean".into(),
+                identity: vec![0x80; 32],
+            },
         ];
         let bytes = encode(&deps);
         assert_eq!(decode(&bytes).unwrap(), deps);
