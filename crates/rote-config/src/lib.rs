@@ -121,9 +121,6 @@ pub const KEYS: &[KeySpec] = &[
     },
 ];
 
-/// Environment variables that start with `ROTE_` but are not settings.
-const OTHER_ENV: &[&str] = &[];
-
 pub fn spec(name: &str) -> Option<&'static KeySpec> {
     KEYS.iter().find(|k| k.name == name)
 }
@@ -355,9 +352,7 @@ pub fn load(inputs: &Inputs) -> Result<Loaded, ConfigError> {
     env.sort_by(|a, b| a.0.cmp(b.0));
     for (var, value) in env {
         let Some(spec) = KEYS.iter().find(|s| s.env == var) else {
-            if !OTHER_ENV.contains(&var) {
-                warnings.push(format!("unknown environment variable {var}, ignored"));
-            }
+            warnings.push(format!("unknown environment variable {var}, ignored"));
             continue;
         };
         let Some(text) = value.to_str() else {

@@ -6,12 +6,19 @@
 
 use std::time::Duration;
 
+/// `"0.5 ms"` → (`"0.5"`, `"ms"`): the number, then the unit from the first
+/// letter on, both trimmed.
+fn split_unit(text: &str) -> (&str, &str) {
+    let t = text.trim();
+    let at = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(at);
+    (number.trim(), unit.trim())
+}
+
 /// `1`, `0.5`, `0.5s`, `100ms`, `250us`, `2m`, `1h`; bare numbers are seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let scale = match unit.trim() {
+    let (number, unit) = split_unit(text);
+    let scale = match unit {
         "" | "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
         "ms" => 1e-3,
         "us" | "µs" => 1e-6,
@@ -25,7 +32,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         }
     };
     let value: f64 = number
-        .trim()
         .parse()
         .map_err(|_| "expected a duration in seconds such as `1`, `0.5s` or `100ms`".to_owned())?;
     let secs = value * scale;
@@ -38,10 +44,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// `10GiB`, `500MB`, `1.5G`, `4096`; decimal (kB, MB, GB, TB) and binary
 /// (KiB, MiB, GiB, TiB) units; a bare `K`/`M`/`G`/`T` is binary.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(t.len());
-    let (number, unit) = t.split_at(split);
-    let scale: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+    let (number, unit) = split_unit(text);
+    let scale: f64 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1.0,
         "kb" => 1e3,
         "mb" => 1e6,
@@ -58,7 +62,6 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         }
     };
     let value: f64 = number
-        .trim()
         .parse()
         .map_err(|_| "expected a size such as `10GiB`, `500MB` or a number of bytes".to_owned())?;
     let bytes = value * scale;

@@ -117,7 +117,7 @@ Keys (pyproject key / variable / flag):
 
 Durations take units (0.5, 500ms, 2m); sizes too (10GiB, 500MB).";
 
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct RunArgs {
     /// Run library module as a script (like python -m); the first argument is the module name
     #[arg(short = 'm')]
@@ -209,16 +209,8 @@ impl RunArgs {
     /// `rote SCRIPT ARGS...`: no options, everything else from the layers.
     fn script_only(command: Vec<OsString>) -> RunArgs {
         RunArgs {
-            module: false,
-            cache_dir: None,
-            min_duration: None,
-            max_size: None,
-            python: None,
-            disable: false,
-            fsync: None,
-            verbose: 0,
-            quiet: false,
             command,
+            ..RunArgs::default()
         }
     }
 }
