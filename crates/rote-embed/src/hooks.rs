@@ -2,8 +2,9 @@
 //!
 //! The audit hook must be added before `Py_InitializeFromConfig` so that it
 //! sees everything; the sys.monitoring tool id is claimed right after start-up
-//! so no user code can take it first. Neither carries a policy yet: the
-//! memoization and purity layers attach theirs to these two points.
+//! so no user code can take it first. Audit events go to the memoization
+//! layer (`rote_memo::on_audit`), which ignores them unless a candidate call
+//! is running.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -26,10 +27,13 @@ const TOOL_IDS: [i32; 2] = [4, 3];
 static TOOL_ID: AtomicI32 = AtomicI32::new(-1);
 
 unsafe extern "C" fn audit_hook(
-    _event: *const c_char,
-    _args: *mut PyObject,
+    event: *const c_char,
+    args: *mut PyObject,
     _user: *mut c_void,
 ) -> c_int {
+    // SAFETY: CPython passes a NUL-terminated event name and the argument
+    // tuple, both valid for the call, with the GIL held.
+    unsafe { rote_memo::on_audit(std::ffi::CStr::from_ptr(event), args) };
     0
 }
 

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 pub use env::{Chosen, EnvError, PythonEnv, linked_version};
 pub use hooks::tool_id;
 pub use interp::Interpreter;
+pub use rote_memo::{RunInfo, Settings as MemoSettings};
 pub use runner::{Exit, Target};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,8 @@ pub struct Launch {
     pub args: Vec<OsString>,
     /// The process's own command line, for `sys.orig_argv` and messages.
     pub orig_argv: Vec<OsString>,
+    /// Memoization settings; `None` runs the script uncached.
+    pub memo: Option<(rote_memo::Settings, rote_memo::RunInfo)>,
 }
 
 fn current_exe() -> Result<PathBuf, EmbedError> {
@@ -73,6 +76,11 @@ pub fn run(launch: &Launch) -> Result<Exit, EmbedError> {
         .first()
         .cloned()
         .unwrap_or_else(|| OsString::from("rote"));
+    if let Some((settings, info)) = &launch.memo {
+        if let Err(err) = interp.attach(|py| rote_memo::start(py, settings.clone(), info.clone())) {
+            eprintln!("rote: warning: memoization could not start ({err}); running uncached");
+        }
+    }
     let ran = interp.attach(|py| runner::run_main(py, &launch.target, &program_name));
     let finalized = interp.finalize();
     Ok(if ran.keyboard_interrupt {

@@ -41,6 +41,9 @@ pub(crate) mod rote {
         rote_values::decode(py, ser, data)
     }
 
+    #[pymodule_export]
+    use rote_memo::{_hash, _load, _wrap, Wrapped, cache, configure};
+
     /// A value's 32-byte fingerprint; `TypeError` with the reason when it has
     /// none that is reliable.
     #[pyfunction]

@@ -276,17 +276,26 @@ fn run_file(
         cf_flags: 0,
         cf_feature_version: minor_version(),
     };
-    // SAFETY: fp is closed by PyRun_FileExFlags (closeit = 1); globals is a dict.
-    let result = unsafe {
-        ffi::PyRun_FileExFlags(
-            fp,
-            c_abs.as_ptr(),
-            PY_FILE_INPUT,
-            globals.as_ptr(),
-            globals.as_ptr(),
-            1,
-            &mut flags,
-        )
+    // Under memoization the script runs as rewritten code (its functions
+    // wrapped); when it cannot be rewritten it runs as python would run it.
+    let result = match rote_memo::load_main(abs_str, abs) {
+        // SAFETY: fp is ours to close; code and globals are valid objects.
+        Some(code) => unsafe {
+            libc::fclose(fp);
+            ffi::PyEval_EvalCode(code.as_ptr(), globals.as_ptr(), globals.as_ptr())
+        },
+        // SAFETY: fp is closed by PyRun_FileExFlags (closeit = 1); globals is a dict.
+        None => unsafe {
+            ffi::PyRun_FileExFlags(
+                fp,
+                c_abs.as_ptr(),
+                PY_FILE_INPUT,
+                globals.as_ptr(),
+                globals.as_ptr(),
+                1,
+                &mut flags,
+            )
+        },
     };
     flush_io();
     let ran = if result.is_null() {

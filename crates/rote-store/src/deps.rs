@@ -45,6 +45,14 @@ pub enum Dep {
     Distribution { name: String, version: String },
     /// The interpreter version.
     Interpreter { version: String },
+    /// Text the call wrote to stdout (`stream` 1) or stderr (2), in order,
+    /// UTF-8 with lone surrogates passed through: replayed on a hit, never
+    /// validated.
+    Printed {
+        stream: u8,
+        #[serde(with = "serde_bytes")]
+        text: Vec<u8>,
+    },
 }
 
 pub(crate) fn encode(deps: &[Dep]) -> Vec<u8> {

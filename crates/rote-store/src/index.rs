@@ -249,6 +249,17 @@ impl Index {
         })
     }
 
+    /// The dependencies of the newest entry of `function`, if any: how a
+    /// miss tells "source changed" from "argument changed".
+    pub(crate) fn latest_deps(&self, function: &str) -> Result<Option<Vec<u8>>> {
+        self.retry(|| {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT deps FROM entries WHERE function = ?1 ORDER BY created_ns DESC LIMIT 1",
+            )?;
+            stmt.query_row([function], |r| r.get(0)).optional()
+        })
+    }
+
     /// Inserts or replaces an entry; returns the total bytes of all entries.
     /// `ensure_blob` runs inside the write transaction, before the row
     /// exists: it puts the blob file back if a collector removed it.

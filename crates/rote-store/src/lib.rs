@@ -240,6 +240,14 @@ impl Store {
         }
     }
 
+    /// The dependencies stored with the newest entry of `function`; `None`
+    /// when it has none (or they do not decode).
+    pub fn latest_deps(&self, function: &str) -> Result<Option<Vec<Dep>>> {
+        Ok(self
+            .with_index(|ix| ix.latest_deps(function))?
+            .and_then(|bytes| deps::decode(&bytes).ok()))
+    }
+
     fn still_points_at(&self, key: &Key, blob: &blobs::BlobId) -> Result<bool> {
         Ok(self
             .with_index(|ix| ix.get(key))?

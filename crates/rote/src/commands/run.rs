@@ -36,13 +36,72 @@ pub fn run(args: RunArgs) -> anyhow::Result<Exit> {
         }
     }
 
+    let memo = (!settings.disable).then(|| memo_settings(&settings, &target));
     let launch = Launch {
         env,
         target,
         args: command.collect(),
         orig_argv: std::env::args_os().collect(),
+        memo,
     };
     Ok(rote_embed::run(&launch)?)
+}
+
+/// What memoization needs to know: thresholds, where the cache is, and
+/// which directory holds the project's own modules (the script's, or the
+/// current one for `-m`).
+fn memo_settings(
+    settings: &Settings,
+    target: &Target,
+) -> (rote_embed::MemoSettings, rote_embed::RunInfo) {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let (script, root) = match target {
+        Target::Path(p) => {
+            let abs = cwd.join(p);
+            let real = std::fs::canonicalize(&abs).unwrap_or_else(|_| abs.clone());
+            let root = if real.is_dir() {
+                real.clone()
+            } else {
+                real.parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| cwd.clone())
+            };
+            (abs.to_string_lossy().into_owned(), root)
+        }
+        Target::Module(m) => (m.to_string_lossy().into_owned(), cwd.clone()),
+    };
+    let memo = rote_embed::MemoSettings {
+        cache_dir: cwd.join(&settings.cache_dir),
+        min_duration: settings.min_duration,
+        max_size: Some(settings.max_size),
+        fsync: settings.fsync,
+        verbose: settings.verbose,
+        quiet: settings.quiet,
+    };
+    let info = rote_embed::RunInfo {
+        run_id: run_id(),
+        script,
+        roots: vec![root],
+    };
+    (memo, info)
+}
+
+/// Unique per run: pid, time and a few random bytes.
+fn run_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut noise = [0u8; 4];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut noise);
+    }
+    format!(
+        "{now:x}-{}-{}",
+        std::process::id(),
+        noise.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
 }
 
 /// The pyproject.toml search starts at the script's directory (the current

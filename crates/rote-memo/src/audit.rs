@@ -1,0 +1,227 @@
+//! Audit events (PEP 578) seen while a candidate call runs on this thread:
+//! files opened for reading and directories listed become dependencies;
+//! writes, processes, network, directory and environment changes and new
+//! threads make the call impure (not stored). The interpreter's own imports
+//! are not the call's doing and are skipped.
+
+use std::ffi::CStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyString, PyTuple};
+
+use crate::frame;
+use crate::runtime;
+
+/// Called by rote's audit hook for every event, with the GIL held.
+///
+/// # Safety
+/// `args` must be the event's argument tuple, valid for the call.
+pub unsafe fn on_audit(event: &CStr, args: *mut ffi::PyObject) {
+    if !frame::any_active() || frame::depth() == 0 {
+        return;
+    }
+    // SAFETY: audit hooks run with the GIL held.
+    let py = unsafe { Python::assume_attached() };
+    // SAFETY: a borrowed reference valid for the duration of the hook.
+    let Ok(args) = (unsafe { Bound::from_borrowed_ptr(py, args) }).cast_into::<PyTuple>() else {
+        return;
+    };
+    let event = event.to_bytes();
+    if let Err(err) = handle(py, event, &args) {
+        // Never let bookkeeping break the user's code; be safe instead.
+        tracing::debug!(%err, event = %String::from_utf8_lossy(event), "audit event not understood");
+        frame::with_top(|f| f.taint("unknown event", String::from_utf8_lossy(event)));
+    }
+}
+
+fn impure(event: &[u8]) -> Option<&'static str> {
+    let reason = match event {
+        b"subprocess.Popen" | b"os.system" | b"os.exec" | b"os.posix_spawn" | b"os.spawn"
+        | b"os.fork" | b"os.forkpty" | b"pty.spawn" | b"os.startfile" => "starts a process",
+        b"os.chdir" | b"os.fchdir" => "changes directory",
+        b"os.putenv" | b"os.unsetenv" => "changes environment",
+        b"os.remove"
+        | b"os.rename"
+        | b"os.rmdir"
+        | b"os.mkdir"
+        | b"os.truncate"
+        | b"os.chmod"
+        | b"os.chown"
+        | b"os.link"
+        | b"os.symlink"
+        | b"os.utime"
+        | b"os.setxattr"
+        | b"os.removexattr"
+        | b"shutil.copyfile"
+        | b"shutil.copymode"
+        | b"shutil.copystat"
+        | b"shutil.copytree"
+        | b"shutil.move"
+        | b"shutil.rmtree"
+        | b"shutil.make_archive"
+        | b"shutil.unpack_archive" => "modifies files",
+        b"_thread.start_new_thread" => "starts a thread",
+        b"sqlite3.connect" => "opens a database",
+        b"ctypes.dlopen" | b"ctypes.call_function" => "calls C code through ctypes",
+        b"webbrowser.open" => "opens a browser",
+        _ if event.starts_with(b"socket.") => "network",
+        _ if event.starts_with(b"urllib.") || event.starts_with(b"http.") => "network",
+        _ if event.starts_with(b"ftplib.")
+            || event.starts_with(b"smtplib.")
+            || event.starts_with(b"poplib.")
+            || event.starts_with(b"imaplib.")
+            || event.starts_with(b"telnetlib.")
+            || event.starts_with(b"nntplib.") =>
+        {
+            "network"
+        }
+        _ => return None,
+    };
+    Some(reason)
+}
+
+fn handle(py: Python<'_>, event: &[u8], args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    match event {
+        b"open" => on_open(py, args),
+        b"os.listdir" | b"os.scandir" => {
+            if by_import(py) {
+                return Ok(());
+            }
+            let target = args.get_item(0)?;
+            if target.is_none() {
+                return record_listing(PathBuf::from("."));
+            }
+            if target.is_instance_of::<pyo3::types::PyInt>() {
+                frame::with_top(|f| f.taint("lists a directory descriptor", "os.scandir(fd)"));
+                return Ok(());
+            }
+            record_listing(fspath(&target)?)
+        }
+        _ => {
+            if let Some(reason) = impure(event) {
+                let detail = String::from_utf8_lossy(event).into_owned();
+                frame::with_top(|f| f.taint(reason, detail));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Whether the event comes from the import system (loading a module's
+/// source or bytecode, scanning `sys.path`).
+fn by_import(py: Python<'_>) -> bool {
+    // SAFETY: GIL held; the frame is borrowed, the code a new reference.
+    unsafe {
+        let frame = ffi::PyEval_GetFrame();
+        if frame.is_null() {
+            return false;
+        }
+        let code = ffi::PyFrame_GetCode(frame);
+        let Ok(code) = Bound::from_owned_ptr_or_err(py, code.cast()) else {
+            return false;
+        };
+        code.getattr("co_filename")
+            .ok()
+            .and_then(|f| f.extract::<String>().ok())
+            .is_some_and(|f| {
+                f.starts_with("<frozen importlib") || f.starts_with("<frozen zipimport")
+            })
+    }
+}
+
+fn fspath(obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    let py = obj.py();
+    let p = py.import("os")?.getattr("fsencode")?.call1((obj,))?;
+    let bytes: &[u8] = p.cast::<pyo3::types::PyBytes>()?.as_bytes();
+    Ok(PathBuf::from(std::ffi::OsStr::from_bytes(bytes)))
+}
+
+/// Absolute, with `.`/`..` left as written; a relative path makes the call
+/// depend on the current directory.
+fn absolute(path: PathBuf) -> (PathBuf, Option<PathBuf>) {
+    if path.is_absolute() {
+        return (path, None);
+    }
+    match std::env::current_dir() {
+        Ok(cwd) => (cwd.join(&path), Some(cwd)),
+        Err(_) => (path, None),
+    }
+}
+
+fn record_listing(path: PathBuf) -> PyResult<()> {
+    let (abs, cwd) = absolute(path);
+    if runtime::get().is_some_and(|rt| rt.in_cache_dir(&abs)) {
+        return Ok(());
+    }
+    frame::with_top(|f| {
+        if cwd.is_some() {
+            f.cwd = cwd;
+        }
+        f.listings.insert(abs);
+    });
+    Ok(())
+}
+
+fn writes(mode: Option<&str>, flags: i64) -> bool {
+    match mode {
+        Some(m) => m.contains(['w', 'a', 'x', '+']),
+        None => {
+            let f = flags as libc::c_int;
+            f & libc::O_ACCMODE != libc::O_RDONLY
+                || f & (libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND) != 0
+        }
+    }
+}
+
+fn on_open(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    let target = args.get_item(0)?;
+    let mode = args.get_item(1)?;
+    let mode: Option<String> = if mode.is_none() {
+        None
+    } else {
+        Some(mode.cast_into::<PyString>()?.to_cow()?.into_owned())
+    };
+    let flags: i64 = args.get_item(2).and_then(|f| f.extract()).unwrap_or(0);
+    if target.is_instance_of::<pyo3::types::PyInt>() {
+        // open(fd): what the descriptor refers to is unknown here.
+        frame::with_top(|f| f.taint("opens a file descriptor", "open(fd)"));
+        return Ok(());
+    }
+    if by_import(py) {
+        return Ok(());
+    }
+    let (abs, cwd) = absolute(fspath(&target)?);
+    if runtime::get().is_some_and(|rt| rt.in_cache_dir(&abs)) {
+        return Ok(());
+    }
+    let write = writes(mode.as_deref(), flags);
+    frame::with_top(|f| {
+        if cwd.is_some() {
+            f.cwd = cwd;
+        }
+        if write {
+            f.taint("writes file", abs.display().to_string());
+        } else {
+            f.reads.insert(abs);
+        }
+    });
+    Ok(())
+}
+
+/// Whether `path` is a directory rote should list for a listing dependency.
+pub(crate) fn listing_digest(path: &Path) -> Option<[u8; 32]> {
+    let mut names: Vec<Vec<u8>> = std::fs::read_dir(path)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.file_name().as_bytes().to_vec()))
+        .collect();
+    names.sort();
+    let mut h = blake3::Hasher::new();
+    for n in &names {
+        h.update(&(n.len() as u64).to_le_bytes());
+        h.update(n);
+    }
+    Some(*h.finalize().as_bytes())
+}

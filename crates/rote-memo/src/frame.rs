@@ -1,0 +1,128 @@
+//! The stack of candidate calls running on each thread, and what each one
+//! has depended on so far. Events (file opens, listings, impure actions) go
+//! to the innermost frame; when a frame ends, its dependencies and any
+//! impurity are merged into the frame that encloses it, so an outer call
+//! depends on everything its inner calls did (also when they were hits).
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use pyo3::prelude::*;
+use rote_store::Dep;
+
+/// Frames alive on all threads: the audit hook's fast path.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+pub(crate) fn any_active() -> bool {
+    ACTIVE.load(Ordering::Relaxed) > 0
+}
+
+/// Why the call may not be stored, first reason wins.
+#[derive(Debug, Clone)]
+pub(crate) struct Impure {
+    /// A stable key such as `writes file`.
+    pub reason: String,
+    /// The path or event, for the `-v` line.
+    pub detail: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Frame {
+    /// Resolved dependencies (from inner calls), deduplicated.
+    pub deps: Vec<Dep>,
+    pub(crate) seen: HashSet<Vec<u8>>,
+    /// Files opened for reading, listed, looked for: digested when the frame
+    /// ends.
+    pub reads: BTreeSet<PathBuf>,
+    pub listings: BTreeSet<PathBuf>,
+    pub cwd: Option<PathBuf>,
+    pub impure: Option<Impure>,
+    /// Functions that ran inside this call without a frame of their own
+    /// (too fast to be candidates): their globals are this call's too.
+    pub callees: Vec<Py<PyAny>>,
+    pub(crate) callee_ids: HashSet<usize>,
+    /// Where this call's output starts in the capture log.
+    pub out_start: usize,
+    /// Compute time that inner hits saved: a call is as slow as it would be
+    /// without the cache, for the threshold and for the time a hit saves.
+    pub saved: std::time::Duration,
+}
+
+/// The identity of a dependency for deduplication: its kind and name.
+fn dep_id(dep: &Dep) -> Vec<u8> {
+    let (tag, name): (u8, &str) = match dep {
+        Dep::Code { name, .. } => (b'c', name),
+        Dep::Global { name, .. } => (b'g', name),
+        Dep::FileRead { path, .. } => (b'r', path),
+        Dep::FileWritten { path, .. } => (b'w', path),
+        Dep::Listing { path, .. } => (b'l', path),
+        Dep::Missing { path } => (b'm', path),
+        Dep::Cwd { .. } => (b'd', ""),
+        Dep::Distribution { name, .. } => (b'D', name),
+        Dep::Interpreter { .. } => (b'i', ""),
+        Dep::Printed { .. } => (b'p', ""),
+    };
+    let mut id = vec![tag];
+    id.extend_from_slice(name.as_bytes());
+    id
+}
+
+impl Frame {
+    pub fn add_dep(&mut self, dep: Dep) {
+        if matches!(dep, Dep::Printed { .. }) {
+            // Output of inner calls reaches the outer one through the capture.
+            return;
+        }
+        if self.seen.insert(dep_id(&dep)) {
+            self.deps.push(dep);
+        }
+    }
+
+    pub fn add_callee(&mut self, func: &Bound<'_, PyAny>) {
+        if self.callee_ids.insert(func.as_ptr() as usize) {
+            self.callees.push(func.clone().unbind());
+        }
+    }
+
+    pub fn taint(&mut self, reason: &str, detail: impl Into<String>) {
+        if self.impure.is_none() {
+            self.impure = Some(Impure {
+                reason: reason.to_owned(),
+                detail: detail.into(),
+            });
+        }
+    }
+}
+
+thread_local! {
+    static STACK: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Pushes a frame; returns the depth it got (0 for an outermost call).
+pub(crate) fn push(frame: Frame) -> usize {
+    ACTIVE.fetch_add(1, Ordering::Relaxed);
+    STACK.with(|s| {
+        let mut s = s.borrow_mut();
+        s.push(frame);
+        s.len() - 1
+    })
+}
+
+pub(crate) fn pop() -> Frame {
+    let frame = STACK
+        .with(|s| s.borrow_mut().pop())
+        .expect("a pushed frame");
+    ACTIVE.fetch_sub(1, Ordering::Relaxed);
+    frame
+}
+
+/// Runs `f` on this thread's innermost frame, if any.
+pub(crate) fn with_top<R>(f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
+    STACK.with(|s| s.borrow_mut().last_mut().map(f))
+}
+
+pub(crate) fn depth() -> usize {
+    STACK.with(|s| s.borrow().len())
+}

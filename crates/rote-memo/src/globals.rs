@@ -1,0 +1,452 @@
+//! The module-level names a call depends on, and what each one holds.
+//!
+//! A function's code names every global it may read (`co_names`, nested code
+//! objects included). Starting from the called function, the walk follows
+//! every project function, class and module those names reach, so that a
+//! constant read by a helper two calls deep is a dependency of the outer call
+//! too, even when the helper was too fast to be a candidate itself. Each name
+//! is recorded as `<module>.<name>` with a 33-byte fingerprint: a kind byte
+//! and a blake3 digest of
+//! - `c` the code identity, for project functions and classes;
+//! - `p` the module name, for project modules (the names read through them,
+//!   `helpers.THRESHOLD`, are recorded one by one);
+//! - `m` the distribution's version, for library modules, functions and
+//!   classes (upgrading numpy is a miss);
+//! - `b` nothing, for a builtin the module does not shadow (shadowing it
+//!   later is a miss);
+//! - `v` the value's fingerprint, for data.
+//!
+//! Validation classifies the current value the same way and compares.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyModule, PyString, PyTuple, PyType};
+use rote_store::Dep;
+
+use crate::runtime::{Runtime, canonical_module};
+use crate::wrapper::Wrapped;
+
+pub(crate) type Fingerprint = [u8; 33];
+
+/// Names referenced by code objects, by code object address (the code
+/// object is kept alive with its names, so the address is never reused).
+type NameCache = HashMap<usize, (Py<PyAny>, Arc<Vec<Py<PyString>>>)>;
+
+static NAMES: Mutex<Option<NameCache>> = Mutex::new(None);
+static VERSIONS: Mutex<Option<HashMap<String, [u8; 32]>>> = Mutex::new(None);
+
+fn tagged(kind: u8, digest: &[u8; 32]) -> Fingerprint {
+    let mut out = [0u8; 33];
+    out[0] = kind;
+    out[1..].copy_from_slice(digest);
+    out
+}
+
+fn hash(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for p in parts {
+        h.update(&(p.len() as u64).to_le_bytes());
+        h.update(p);
+    }
+    *h.finalize().as_bytes()
+}
+
+/// `co_names` of a code object and of every code object nested in it.
+pub(crate) fn code_names<'py>(code: &Bound<'py, PyAny>) -> PyResult<Arc<Vec<Py<PyString>>>> {
+    let addr = code.as_ptr() as usize;
+    if let Some((_, names)) = NAMES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .get(&addr)
+    {
+        return Ok(names.clone());
+    }
+    let mut names: Vec<Py<PyString>> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut stack = vec![code.clone()];
+    while let Some(c) = stack.pop() {
+        for name in c.getattr("co_names")?.cast_into::<PyTuple>()?.iter() {
+            let name = name.cast_into::<PyString>()?;
+            if seen.insert(name.to_cow()?.into_owned()) {
+                names.push(name.unbind());
+            }
+        }
+        for k in c.getattr("co_consts")?.cast_into::<PyTuple>()?.iter() {
+            if k.hasattr("co_names")? {
+                stack.push(k);
+            }
+        }
+    }
+    let names = Arc::new(names);
+    NAMES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .insert(addr, (code.clone().unbind(), names.clone()));
+    Ok(names)
+}
+
+/// The Python function behind a callable: a rote wrapper's function,
+/// `__wrapped__` of decorators, `__func__` of methods.
+pub(crate) fn underlying_function<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<'py, PyAny>> {
+    let mut cur = obj.clone();
+    for _ in 0..16 {
+        if let Ok(w) = cur.cast::<Wrapped>() {
+            cur = w.get().func.bind(obj.py()).clone();
+            continue;
+        }
+        // SAFETY: type check on a valid object.
+        if unsafe { ffi::PyFunction_Check(cur.as_ptr()) } != 0 {
+            return Some(cur);
+        }
+        let next = cur
+            .getattr_opt("__wrapped__")
+            .ok()
+            .flatten()
+            .or_else(|| cur.getattr_opt("__func__").ok().flatten());
+        match next {
+            Some(n) => cur = n,
+            None => return None,
+        }
+    }
+    None
+}
+
+/// The version fingerprint of the distribution a module comes from: its
+/// top-level package's `__version__`, else the package file's modification
+/// time; the standard library goes with the interpreter version.
+fn module_version(py: Python<'_>, module: &str) -> PyResult<[u8; 32]> {
+    let top = module.split('.').next().unwrap_or(module).to_owned();
+    if let Some(v) = VERSIONS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .get(&top)
+    {
+        return Ok(*v);
+    }
+    let sys = py.import("sys")?;
+    let stdlib = sys.getattr("stdlib_module_names")?;
+    let version: String = if top == "builtins" || stdlib.contains(&top)? {
+        String::from("stdlib")
+    } else {
+        let m = sys.getattr("modules")?.get_item(&top).ok();
+        let declared = m
+            .as_ref()
+            .and_then(|m| m.getattr_opt("__version__").ok().flatten())
+            .and_then(|v| v.extract::<String>().ok());
+        match declared {
+            Some(v) => v,
+            None => m
+                .and_then(|m| m.getattr_opt("__file__").ok().flatten())
+                .and_then(|f| f.extract::<String>().ok())
+                .and_then(|f| {
+                    std::fs::metadata(&f).ok().map(|md| {
+                        use std::os::unix::fs::MetadataExt;
+                        format!("{f}@{}.{}", md.mtime(), md.mtime_nsec())
+                    })
+                })
+                .unwrap_or_else(|| String::from("unknown")),
+        }
+    };
+    let digest = hash(&[top.as_bytes(), version.as_bytes()]);
+    VERSIONS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .insert(top, digest);
+    Ok(digest)
+}
+
+fn str_attr(obj: &Bound<'_, PyAny>, name: &str) -> String {
+    obj.getattr_opt(name)
+        .ok()
+        .flatten()
+        .and_then(|v| v.extract::<String>().ok())
+        .unwrap_or_default()
+}
+
+/// The code identity of a function that rote did not wrap: its registered
+/// identity (rewritten source) when it has one, else a digest of its code
+/// object.
+fn function_identity(rt: &Runtime, f: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
+    let name = format!(
+        "{}.{}",
+        canonical_module(&str_attr(f, "__module__")),
+        str_attr(f, "__qualname__")
+    );
+    if let Some(id) = rt.identity_of(&name) {
+        return Ok(id);
+    }
+    let code = f.getattr("__code__")?;
+    // SAFETY: marshal of a code object; the result is a new reference.
+    let dumped = unsafe {
+        Bound::from_owned_ptr_or_err(f.py(), ffi::PyMarshal_WriteObjectToString(code.as_ptr(), 4))?
+    };
+    let bytes: &[u8] = dumped.cast::<pyo3::types::PyBytes>()?.as_bytes();
+    Ok(hash(&[name.as_bytes(), bytes]))
+}
+
+/// What a walk found to follow next.
+#[derive(Default)]
+pub(crate) struct Follow<'py> {
+    pub functions: Vec<Bound<'py, PyAny>>,
+    /// A project module whose names read by the current code are deps.
+    pub module: Option<Bound<'py, PyModule>>,
+}
+
+/// Classifies one global value; `Err(kind)` when it has no reliable
+/// fingerprint.
+pub(crate) fn classify<'py>(
+    rt: &Runtime,
+    value: &Bound<'py, PyAny>,
+    follow: &mut Follow<'py>,
+) -> PyResult<Result<Fingerprint, String>> {
+    let py = value.py();
+    if let Ok(w) = value.cast::<Wrapped>() {
+        let w = w.get();
+        follow.functions.push(w.func.bind(py).clone());
+        return Ok(Ok(tagged(b'c', &w.identity)));
+    }
+    // SAFETY: type checks on a valid object.
+    let (is_function, is_module, is_type, is_builtin) = unsafe {
+        let p = value.as_ptr();
+        (
+            ffi::PyFunction_Check(p) != 0,
+            ffi::PyModule_Check(p) != 0,
+            ffi::PyType_Check(p) != 0,
+            ffi::PyCFunction_Check(p) != 0,
+        )
+    };
+    if is_module {
+        let name = str_attr(value, "__name__");
+        if rt.is_project_module(&name) {
+            follow.module = Some(value.clone().cast_into::<PyModule>()?);
+            return Ok(Ok(tagged(b'p', &hash(&[name.as_bytes()]))));
+        }
+        return Ok(Ok(tagged(b'm', &module_version(py, &name)?)));
+    }
+    if is_function || (!is_type && underlying_function(value).is_some() && value.is_callable()) {
+        let f = if is_function {
+            value.clone()
+        } else {
+            underlying_function(value).expect("checked")
+        };
+        let module = str_attr(&f, "__module__");
+        if rt.is_project_module(&module) {
+            let id = function_identity(rt, &f)?;
+            follow.functions.push(f);
+            return Ok(Ok(tagged(b'c', &id)));
+        }
+        return Ok(Ok(tagged(b'm', &module_version(py, &module)?)));
+    }
+    if is_type {
+        let module = str_attr(value, "__module__");
+        if rt.is_project_module(&module) {
+            let qualname = str_attr(value, "__qualname__");
+            let name = format!("{}.{qualname}", canonical_module(&module));
+            let id = rt
+                .identity_of(&name)
+                .unwrap_or_else(|| hash(&[b"class", name.as_bytes()]));
+            let ty = value.cast::<PyType>()?;
+            let dict = ty.getattr("__dict__")?;
+            for item in dict.call_method0("values")?.try_iter()? {
+                if let Some(f) = underlying_function(&item?) {
+                    follow.functions.push(f);
+                }
+            }
+            return Ok(Ok(tagged(b'c', &id)));
+        }
+        return Ok(Ok(tagged(b'm', &module_version(py, &module)?)));
+    }
+    if is_builtin {
+        return Ok(Ok(tagged(
+            b'm',
+            &module_version(py, &str_attr(value, "__module__"))?,
+        )));
+    }
+    Ok(match rote_values::fingerprint(value)? {
+        Ok(fp) => Ok(tagged(b'v', &fp)),
+        Err(refused) => Err(refused.reason),
+    })
+}
+
+/// Every global the calls of `roots` may read, transitively through project
+/// code; `Err(reason)` when one of them cannot be fingerprinted.
+pub(crate) fn collect<'py>(
+    rt: &Runtime,
+    roots: Vec<Bound<'py, PyAny>>,
+) -> PyResult<Result<Vec<Dep>, String>> {
+    let py = match roots.first() {
+        Some(r) => r.py(),
+        None => return Ok(Ok(Vec::new())),
+    };
+    let builtins = py.import("builtins")?.dict();
+    let mut out: BTreeMap<String, Fingerprint> = BTreeMap::new();
+    let mut visited: HashSet<usize> = HashSet::new();
+    let mut work: Vec<Bound<'py, PyAny>> = roots
+        .iter()
+        .filter_map(|r| underlying_function(r))
+        .collect();
+    while let Some(f) = work.pop() {
+        if !visited.insert(f.as_ptr() as usize) {
+            continue;
+        }
+        let names = code_names(&f.getattr("__code__")?)?;
+        let globals = f.getattr("__globals__")?.cast_into::<PyDict>()?;
+        let module = globals
+            .get_item("__name__")?
+            .and_then(|m| m.extract::<String>().ok())
+            .unwrap_or_default();
+        let module = canonical_module(&module).to_owned();
+        for name in names.iter() {
+            let name = name.bind(py);
+            let dep_name = format!("{module}.{}", name.to_cow()?);
+            if out.contains_key(&dep_name) {
+                continue;
+            }
+            let Some(value) = globals.get_item(name)? else {
+                if builtins.contains(name)? {
+                    out.insert(dep_name, tagged(b'b', &[0; 32]));
+                }
+                continue;
+            };
+            let mut follow = Follow::default();
+            match classify(rt, &value, &mut follow)? {
+                Ok(fp) => {
+                    out.insert(dep_name, fp);
+                }
+                Err(kind) => {
+                    return Ok(Err(format!(
+                        "global not fingerprintable: {}",
+                        short(&dep_name, &kind)
+                    )));
+                }
+            }
+            work.append(&mut follow.functions);
+            if let Some(m) = follow.module {
+                // Names read through a project module: `helpers.THRESHOLD`.
+                let mname = canonical_module(&str_attr(&m, "__name__")).to_owned();
+                let mdict = m.dict();
+                for attr in names.iter() {
+                    let attr = attr.bind(py);
+                    let Some(v) = mdict.get_item(attr)? else {
+                        continue;
+                    };
+                    let dn = format!("{mname}.{}", attr.to_cow()?);
+                    if out.contains_key(&dn) {
+                        continue;
+                    }
+                    let mut inner = Follow::default();
+                    match classify(rt, &v, &mut inner)? {
+                        Ok(fp) => {
+                            out.insert(dn, fp);
+                        }
+                        Err(kind) => {
+                            return Ok(Err(format!(
+                                "global not fingerprintable: {}",
+                                short(&dn, &kind)
+                            )));
+                        }
+                    }
+                    work.append(&mut inner.functions);
+                }
+            }
+        }
+    }
+    Ok(Ok(out
+        .into_iter()
+        .map(|(name, fp)| Dep::Global {
+            name,
+            fingerprint: fp.to_vec(),
+        })
+        .collect()))
+}
+
+/// `__main__.X` is shown as `X`; the refusal kind is left to the log.
+fn short<'a>(dep_name: &'a str, _kind: &str) -> &'a str {
+    dep_name.strip_prefix("__main__.").unwrap_or(dep_name)
+}
+
+/// The current fingerprint of the global a dependency names, `None` when it
+/// no longer exists or has no fingerprint.
+pub(crate) fn current(
+    py: Python<'_>,
+    rt: &Runtime,
+    dep_name: &str,
+) -> PyResult<Option<Fingerprint>> {
+    let Some((module, attr)) = dep_name.rsplit_once('.') else {
+        return Ok(None);
+    };
+    let modules = py.import("sys")?.getattr("modules")?;
+    let Ok(m) = modules.get_item(module) else {
+        return Ok(None);
+    };
+    let Ok(dict) = m.getattr("__dict__") else {
+        return Ok(None);
+    };
+    let dict = dict.cast_into::<PyDict>()?;
+    match dict.get_item(attr)? {
+        Some(v) => {
+            let mut follow = Follow::default();
+            Ok(classify(rt, &v, &mut follow)?.ok())
+        }
+        None => {
+            let builtins = py.import("builtins")?.dict();
+            Ok(builtins.contains(attr)?.then(|| tagged(b'b', &[0; 32])))
+        }
+    }
+}
+
+/// Fingerprints of the data globals a function's own code names, to tell
+/// afterwards whether the call changed one of them.
+pub(crate) fn own_data<'py>(func: &Bound<'py, PyAny>) -> PyResult<Vec<(String, [u8; 32])>> {
+    let Some(f) = underlying_function(func) else {
+        return Ok(Vec::new());
+    };
+    let names = code_names(&f.getattr("__code__")?)?;
+    let globals = f.getattr("__globals__")?.cast_into::<PyDict>()?;
+    let mut out = Vec::new();
+    for name in names.iter() {
+        let name = name.bind(f.py());
+        let Some(v) = globals.get_item(name)? else {
+            continue;
+        };
+        // SAFETY: type checks on a valid object.
+        let skip = unsafe {
+            let p = v.as_ptr();
+            ffi::PyFunction_Check(p) != 0
+                || ffi::PyModule_Check(p) != 0
+                || ffi::PyType_Check(p) != 0
+                || ffi::PyCFunction_Check(p) != 0
+        } || v.is_instance_of::<Wrapped>();
+        if skip {
+            continue;
+        }
+        if let Ok(fp) = rote_values::fingerprint(&v)? {
+            out.push((name.to_cow()?.into_owned(), fp));
+        }
+    }
+    Ok(out)
+}
+
+/// The first of `before` whose value changed, by name.
+pub(crate) fn changed<'py>(
+    func: &Bound<'py, PyAny>,
+    before: &[(String, [u8; 32])],
+) -> PyResult<Option<String>> {
+    if before.is_empty() {
+        return Ok(None);
+    }
+    let after = own_data(func)?;
+    for (name, fp) in before {
+        if !after.iter().any(|(n, f)| n == name && f == fp) {
+            return Ok(Some(name.clone()));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,202 @@
+//! Automatic memoization inside a `rote run` process.
+//!
+//! The data flow: the script (and every project module it imports) is
+//! rewritten in memory by `python/_rote_rewrite.py` so that each top-level
+//! function and each plain method of a top-level class is rebound to a
+//! [`wrapper::Wrapped`] carrying the function's code identity. A call through
+//! the wrapper binds and fingerprints its arguments into a key, looks the key
+//! up in the store, re-validates the entry's dependencies and replays the
+//! value and output; or runs the function in a candidate frame that collects
+//! what it reads (audit events, globals, callees), judges it, and stores it.
+//!
+//! Everything here runs with the GIL held, on the thread that made the call.
+
+mod audit;
+mod bind;
+mod frame;
+mod globals;
+mod output;
+mod rewrite;
+mod runtime;
+mod validate;
+mod wrapper;
+
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyFloat, PyInt, PyString};
+
+pub use audit::on_audit;
+pub use rewrite::load_main;
+pub use runtime::{RunInfo, Settings};
+pub use wrapper::Wrapped;
+
+/// Turns memoization on for this process: installs `__rote_wrap__`, the
+/// import hook for project modules, and the exit hook that commits the
+/// run's statistics. Call once, after start-up, before user code.
+pub fn start(py: Python<'_>, settings: Settings, info: RunInfo) -> PyResult<()> {
+    let roots = info.roots.clone();
+    if !runtime::install(settings, info) {
+        return Ok(());
+    }
+    let rote = py.import("rote")?;
+    py.import("builtins")?
+        .setattr("__rote_wrap__", rote.getattr("_wrap")?)?;
+    rewrite::install_finder(py, &roots, &rote.getattr("_load")?)?;
+    // SAFETY: registers a plain function; Py_AtExit handlers run at the end
+    // of finalization, also when SystemExit ends the process from inside
+    // PyErr_Print.
+    unsafe { pyo3::ffi::Py_AtExit(Some(at_exit)) };
+    Ok(())
+}
+
+extern "C" fn at_exit() {
+    if let Some(rt) = runtime::get() {
+        rt.finish();
+    }
+}
+
+/// `__rote_wrap__(func, identity)`: what the rewritten code calls after each
+/// wrappable `def`.
+#[pyfunction]
+pub fn _wrap<'py>(func: &Bound<'py, PyAny>, identity: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let Ok(identity) = <[u8; 32]>::try_from(identity) else {
+        return Ok(func.clone());
+    };
+    // SAFETY: type check on a valid object.
+    if unsafe { pyo3::ffi::PyFunction_Check(func.as_ptr()) } == 0 {
+        return Ok(func.clone());
+    }
+    Ok(wrapper::new_wrapped(func, identity)?.into_any())
+}
+
+/// The rewritten code of a project source file (cached by content), with its
+/// functions' identities registered. Internal: the import hook's loader.
+#[pyfunction]
+pub fn _load<'py>(
+    source: &Bound<'py, PyAny>,
+    filename: &Bound<'py, PyAny>,
+    module: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    rewrite::load(source, filename, module)
+}
+
+/// blake3 of `data`: the hash the rewriter uses for identities.
+#[pyfunction]
+pub fn _hash<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, pyo3::types::PyBytes> {
+    pyo3::types::PyBytes::new(py, blake3::hash(data).as_bytes())
+}
+
+fn duration_arg(value: &Bound<'_, PyAny>, key: &str) -> PyResult<Duration> {
+    let bad = |why: String| pyo3::exceptions::PyValueError::new_err(format!("{key}: {why}"));
+    if value.is_instance_of::<PyString>() {
+        let text: String = value.extract()?;
+        return rote_config::parse_duration(&text).map_err(bad);
+    }
+    if value.is_instance_of::<PyFloat>() || value.is_instance_of::<PyInt>() {
+        if value.is_instance_of::<pyo3::types::PyBool>() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "{key}: expected seconds (a number) or a string such as '100ms', not bool"
+            )));
+        }
+        let secs: f64 = value.extract()?;
+        if !secs.is_finite() || secs < 0.0 {
+            return Err(bad(format!(
+                "must be a non-negative number of seconds, not {secs}"
+            )));
+        }
+        return Ok(Duration::from_secs_f64(secs));
+    }
+    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+        "{key}: expected seconds (a number) or a string such as '100ms', not {}",
+        value.get_type().name()?
+    )))
+}
+
+/// `@rote.cache` or `@rote.cache(min_duration=0.1)`: memoize this function
+/// with the same judge and records as automatic wrapping. A function rote
+/// already wrapped is returned as is (its threshold updated).
+#[pyfunction]
+#[pyo3(signature = (func=None, *, min_duration=None))]
+pub fn cache<'py>(
+    py: Python<'py>,
+    func: Option<&Bound<'py, PyAny>>,
+    min_duration: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let threshold = min_duration
+        .map(|d| duration_arg(d, "min_duration"))
+        .transpose()?;
+    let Some(func) = func else {
+        let kwargs = PyDict::new(py);
+        if let Some(d) = min_duration {
+            kwargs.set_item("min_duration", d)?;
+        }
+        let me = py.import("rote")?.getattr("cache")?;
+        return py
+            .import("functools")?
+            .getattr("partial")?
+            .call((me,), Some(&kwargs));
+    };
+    if let Ok(w) = func.cast::<Wrapped>() {
+        w.get().set_min_duration(threshold);
+        return Ok(func.clone());
+    }
+    if !func.is_callable() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "rote.cache expects a function, not {}",
+            func.get_type().name()?
+        )));
+    }
+    if runtime::get().is_none() {
+        // Memoization is off in this process (python mode, --disable).
+        return Ok(func.clone());
+    }
+    // SAFETY: type check on a valid object.
+    if unsafe { pyo3::ffi::PyFunction_Check(func.as_ptr()) } == 0 {
+        return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "rote.cache expects a function, not {}",
+            func.get_type().name()?
+        )));
+    }
+    let Some(identity) = rewrite::identity_of(func)? else {
+        return Ok(func.clone());
+    };
+    let w = wrapper::new_wrapped(func, identity)?;
+    w.get().set_min_duration(threshold);
+    Ok(w.into_any())
+}
+
+/// `rote.configure(min_duration=..., enabled=...)`: changes this run's
+/// settings from inside the script.
+#[pyfunction]
+#[pyo3(signature = (**kwargs))]
+pub fn configure(kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+    let Some(kwargs) = kwargs else {
+        return Ok(());
+    };
+    for (key, value) in kwargs.iter() {
+        let key: String = key.extract()?;
+        match key.as_str() {
+            "min_duration" => {
+                let d = duration_arg(&value, "min_duration")?;
+                if let Some(rt) = runtime::get() {
+                    rt.set_min_duration(d);
+                }
+            }
+            "enabled" => {
+                let on: bool = value.extract().map_err(|_| {
+                    pyo3::exceptions::PyTypeError::new_err("enabled: expected True or False")
+                })?;
+                if let Some(rt) = runtime::get() {
+                    rt.set_enabled(on);
+                }
+            }
+            other => {
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "configure() got an unexpected keyword argument '{other}'"
+                )));
+            }
+        }
+    }
+    Ok(())
+}

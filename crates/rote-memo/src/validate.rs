@@ -1,0 +1,97 @@
+//! Re-validating a stored entry's dependencies before it is served: any
+//! difference is a miss whose reason names it.
+
+use std::path::Path;
+
+use pyo3::prelude::*;
+use rote_store::{Dep, Store};
+
+use crate::audit::listing_digest;
+use crate::globals;
+use crate::runtime::Runtime;
+
+/// Why an entry may not be served: a stable reason key and a detail (path,
+/// name) for the `-v` line.
+#[derive(Debug, Clone)]
+pub(crate) struct Stale {
+    pub reason: String,
+    pub detail: String,
+}
+
+fn stale(reason: impl Into<String>, detail: impl Into<String>) -> Option<Stale> {
+    Some(Stale {
+        reason: reason.into(),
+        detail: detail.into(),
+    })
+}
+
+fn short(name: &str) -> &str {
+    name.strip_prefix("__main__.").unwrap_or(name)
+}
+
+/// The interpreter a value was computed under.
+pub(crate) fn interpreter_version(py: Python<'_>) -> String {
+    let _ = py;
+    Python::version_str().to_owned()
+}
+
+/// The first dependency that no longer holds, or `None` when all do.
+pub(crate) fn check(
+    py: Python<'_>,
+    rt: &Runtime,
+    store: &Store,
+    own_name: &str,
+    deps: &[Dep],
+) -> PyResult<Option<Stale>> {
+    for dep in deps {
+        let bad = match dep {
+            Dep::Code { name, identity } => {
+                if name == own_name {
+                    None
+                } else if rt.identity_of(name).map(|i| i.to_vec()).as_ref() != Some(identity) {
+                    stale(format!("callee changed: {}", short(name)), "")
+                } else {
+                    None
+                }
+            }
+            Dep::Global { name, fingerprint } => match globals::current(py, rt, name)? {
+                Some(fp) if fp[..] == fingerprint[..] => None,
+                _ => stale(format!("global changed: {}", short(name)), ""),
+            },
+            Dep::FileRead { path, digest } => match store.file_digest(Path::new(path)) {
+                Ok(d) if d.digest[..] == digest[..] => None,
+                Ok(_) => stale("file changed", path.clone()),
+                Err(_) => stale("file changed", format!("{path} (gone)")),
+            },
+            Dep::FileWritten { path, .. } => stale("file written", path.clone()),
+            Dep::Listing { path, digest } => match listing_digest(Path::new(path)) {
+                Some(d) if d[..] == digest[..] => None,
+                _ => stale("directory changed", path.clone()),
+            },
+            Dep::Missing { path } => {
+                if std::fs::symlink_metadata(path).is_ok() {
+                    stale("file appeared", path.clone())
+                } else {
+                    None
+                }
+            }
+            Dep::Cwd { path } => match std::env::current_dir() {
+                Ok(cwd) if cwd.as_os_str() == std::ffi::OsStr::new(path) => None,
+                _ => stale("working directory changed", path.clone()),
+            },
+            Dep::Distribution { name, .. } => stale("distribution changed", name.clone()),
+            Dep::Interpreter { version } => {
+                if *version == interpreter_version(py) {
+                    None
+                } else {
+                    stale("interpreter changed", version.clone())
+                }
+            }
+            Dep::Printed { .. } => None,
+        };
+        if bad.is_some() {
+            return Ok(bad);
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,592 @@
+//! The callable that stands in for each wrapped function, and the path of a
+//! call through it: bind and fingerprint the arguments, look the key up,
+//! re-validate the entry's dependencies, replay a hit; or run the function
+//! inside a candidate frame, judge it, and store it.
+//!
+//! The wrapper is a C-level callable: a traceback through it shows exactly
+//! the frames plain python shows.
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+use rote_store::{Dep, Found, Key, KeyBuilder, NewEntry, Outcome, Store};
+
+use crate::bind::Params;
+use crate::frame::{self, Frame};
+use crate::runtime::{self, Runtime, canonical_module};
+use crate::validate::{self, Stale};
+use crate::{globals, output};
+
+/// Calls shorter than this fraction of the minimum duration count as far
+/// too fast; after [`FAST_LIMIT`] of them with nothing stored, the function
+/// stops being a candidate for the rest of the run (IncPy's rule).
+const FAST_FRACTION: u32 = 20;
+const FAST_LIMIT: u32 = 5;
+
+#[pyclass(module = "rote", name = "function", dict, frozen)]
+pub struct Wrapped {
+    pub(crate) func: Py<PyAny>,
+    pub(crate) identity: [u8; 32],
+    /// `<module>.<qualname>`.
+    pub(crate) name: String,
+    params: Option<Params>,
+    min_duration: Mutex<Option<Duration>>,
+    fast: AtomicU32,
+    stored_any: AtomicBool,
+    disabled: AtomicBool,
+}
+
+fn str_attr(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
+    obj.getattr(name)?.extract()
+}
+
+/// Wraps `func` with the given identity, copying what `functools.wraps`
+/// copies so that introspection sees the function.
+pub(crate) fn new_wrapped<'py>(
+    func: &Bound<'py, PyAny>,
+    identity: [u8; 32],
+) -> PyResult<Bound<'py, Wrapped>> {
+    let py = func.py();
+    let module = str_attr(func, "__module__").unwrap_or_default();
+    let qualname = str_attr(func, "__qualname__")?;
+    let name = format!("{}.{qualname}", canonical_module(&module));
+    if let Some(rt) = runtime::get() {
+        rt.register(name.clone(), identity);
+    }
+    let w = Bound::new(
+        py,
+        Wrapped {
+            func: func.clone().unbind(),
+            identity,
+            name,
+            params: Params::of(func).ok(),
+            min_duration: Mutex::new(None),
+            fast: AtomicU32::new(0),
+            stored_any: AtomicBool::new(false),
+            disabled: AtomicBool::new(false),
+        },
+    )?;
+    let any = w.as_any();
+    for attr in ["__module__", "__name__", "__qualname__", "__doc__"] {
+        if let Some(v) = func.getattr_opt(attr)? {
+            any.setattr(attr, v)?;
+        }
+    }
+    any.setattr("__wrapped__", func)?;
+    if let Some(d) = func.getattr_opt("__dict__")? {
+        let mine = any.getattr("__dict__")?.cast_into::<PyDict>()?;
+        mine.call_method1("update", (d,))?;
+    }
+    Ok(w)
+}
+
+#[pymethods]
+impl Wrapped {
+    #[pyo3(signature = (*args, **kwargs))]
+    fn __call__<'py>(
+        slf: &Bound<'py, Self>,
+        args: &Bound<'py, PyTuple>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let w = slf.get();
+        let func = w.func.bind(slf.py());
+        match runtime::get() {
+            Some(rt) if rt.enabled() && !w.disabled.load(Ordering::Relaxed) => {
+                call(rt, w, func, args, kwargs)
+            }
+            _ => plain(func, args, kwargs),
+        }
+    }
+
+    /// Methods: bound like a function.
+    fn __get__<'py>(
+        slf: &Bound<'py, Self>,
+        instance: Option<&Bound<'py, PyAny>>,
+        _owner: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        match instance {
+            Some(obj) if !obj.is_none() => {
+                let types = slf.py().import("types")?;
+                types.getattr("MethodType")?.call1((slf, obj))
+            }
+            _ => Ok(slf.clone().into_any()),
+        }
+    }
+
+    fn __getattr__<'py>(
+        slf: &Bound<'py, Self>,
+        name: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        slf.get().func.bind(slf.py()).getattr(name)
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        Ok(slf.get().func.bind(slf.py()).repr()?.to_cow()?.into_owned())
+    }
+
+    /// Pickled by reference, as functions are: the module attribute of this
+    /// name is this wrapper.
+    fn __reduce__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        str_attr(slf.get().func.bind(slf.py()), "__qualname__")
+    }
+}
+
+impl Wrapped {
+    pub(crate) fn set_min_duration(&self, d: Option<Duration>) {
+        *self.min_duration.lock().unwrap_or_else(|e| e.into_inner()) = d;
+        self.disabled.store(false, Ordering::Relaxed);
+        self.fast.store(0, Ordering::Relaxed);
+    }
+
+    fn min_duration(&self, rt: &Runtime) -> Duration {
+        self.min_duration
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(|| rt.min_duration())
+    }
+
+    fn own_dep(&self) -> Dep {
+        Dep::Code {
+            name: self.name.clone(),
+            identity: self.identity.to_vec(),
+        }
+    }
+}
+
+/// A call that is not a candidate still counts for the calls around it.
+fn plain<'py>(
+    func: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    frame::with_top(|f| f.add_callee(func));
+    func.call(args, kwargs)
+}
+
+/// A wrapped function's argument fingerprint: wrappers by identity.
+fn arg_fingerprint(value: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], String>> {
+    if let Ok(w) = value.cast::<Wrapped>() {
+        let mut h = blake3::Hasher::new();
+        h.update(b"rote wrapped function\0");
+        h.update(&w.get().identity);
+        return Ok(Ok(*h.finalize().as_bytes()));
+    }
+    Ok(rote_values::fingerprint(value)?.map_err(|r| r.reason))
+}
+
+enum Lookup {
+    Hit(Arc<Found>),
+    Miss(Stale),
+}
+
+fn miss(reason: &str, detail: impl Into<String>) -> Stale {
+    Stale {
+        reason: reason.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+fn store_warning(err: &rote_store::StoreError) {
+    tracing::warn!(%err, "cache store error; treated as a miss");
+}
+
+/// Why there is no entry: the function's newest entry tells a source edit
+/// from new arguments.
+fn why_absent(store: &Store, w: &Wrapped) -> Stale {
+    match store.latest_deps(&w.name) {
+        Ok(Some(deps)) => {
+            let same = deps.iter().any(|d| {
+                matches!(d, Dep::Code { name, identity } if *name == w.name && identity[..] == w.identity[..])
+            });
+            if same {
+                miss("argument changed", "")
+            } else {
+                miss("source changed", "")
+            }
+        }
+        Ok(None) => miss("not cached", ""),
+        Err(err) => {
+            store_warning(&err);
+            miss("not cached", "")
+        }
+    }
+}
+
+fn lookup(py: Python<'_>, rt: &Runtime, store: &Store, w: &Wrapped, key: &Key) -> PyResult<Lookup> {
+    let found = match rt.cached_found(key) {
+        Some(f) => Some(f),
+        None => match store.lookup(key) {
+            Ok(f) => f.map(Arc::new),
+            Err(err) => {
+                store_warning(&err);
+                None
+            }
+        },
+    };
+    let Some(found) = found else {
+        return Ok(Lookup::Miss(why_absent(store, w)));
+    };
+    match validate::check(py, rt, store, &w.name, &found.deps)? {
+        None => Ok(Lookup::Hit(found)),
+        Some(stale) => {
+            rt.forget_found(key);
+            Ok(Lookup::Miss(stale))
+        }
+    }
+}
+
+/// Serves a verified entry: a fresh value, the call's output again, and its
+/// dependencies for the calls around it.
+fn serve<'py>(
+    py: Python<'py>,
+    rt: &Runtime,
+    store: &Store,
+    w: &Wrapped,
+    func: &Bound<'py, PyAny>,
+    found: Arc<Found>,
+) -> PyResult<Result<Bound<'py, PyAny>, Stale>> {
+    let Some(ser) = rote_values::Serializer::from_name(&found.meta.serializer) else {
+        return Ok(Err(miss(
+            "undecodable value",
+            found.meta.serializer.clone(),
+        )));
+    };
+    let value = match rote_values::decode(py, ser, &found.value) {
+        Ok(v) => v,
+        Err(err) => {
+            rt.forget_found(&found.meta.key);
+            return Ok(Err(miss("undecodable value", err.to_string())));
+        }
+    };
+    output::replay(py, &found.deps)?;
+    frame::with_top(|f| {
+        for d in &found.deps {
+            f.add_dep(d.clone());
+        }
+        f.add_dep(w.own_dep());
+        f.add_callee(func);
+        f.saved += found.meta.compute;
+    });
+    let saved = found.meta.compute.as_secs_f64();
+    store.record(&w.name, Outcome::Hit { saved_s: saved });
+    rt.count_hit(saved);
+    rt.decision(format_args!("hit {} (saved {saved:.2} s)", w.name));
+    rt.remember_found(found);
+    Ok(Ok(value))
+}
+
+fn call<'py>(
+    rt: &Runtime,
+    w: &Wrapped,
+    func: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = func.py();
+    let Some(params) = &w.params else {
+        return plain(func, args, kwargs);
+    };
+    let Some(bound) = params.bind(func, args, kwargs)? else {
+        return plain(func, args, kwargs);
+    };
+    let mut kb = KeyBuilder::new("call");
+    kb.field(1, &w.identity);
+    let mut arg_fps = Vec::with_capacity(bound.len());
+    for (name, value) in &bound {
+        match arg_fingerprint(value)? {
+            Ok(fp) => {
+                kb.field(2, name.to_cow()?.as_bytes());
+                kb.field(3, &fp);
+                arg_fps.push(fp);
+            }
+            Err(kind) => {
+                rt.decision(format_args!(
+                    "not a candidate {} (argument not fingerprintable: {} is {kind})",
+                    w.name,
+                    name.to_cow()?
+                ));
+                if let Some(store) = rt.store() {
+                    store.record(&w.name, Outcome::Reason("argument not fingerprintable"));
+                }
+                return plain(func, args, kwargs);
+            }
+        }
+    }
+    let key = kb.finish();
+    let Some(store) = rt.store() else {
+        return plain(func, args, kwargs);
+    };
+    let why = match lookup(py, rt, store, w, &key)? {
+        Lookup::Hit(found) => match serve(py, rt, store, w, func, found)? {
+            Ok(v) => return Ok(v),
+            Err(stale) => stale,
+        },
+        Lookup::Miss(stale) => stale,
+    };
+    execute(rt, store, w, func, args, kwargs, &bound, &arg_fps, key, why)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn execute<'py>(
+    rt: &Runtime,
+    store: &Store,
+    w: &Wrapped,
+    func: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+    bound: &crate::bind::BoundArgs<'py>,
+    arg_fps: &[[u8; 32]],
+    key: Key,
+    why: Stale,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = func.py();
+    let own_before = globals::own_data(func)?;
+    let out_start = output::begin(py)?;
+    frame::push(Frame {
+        out_start,
+        ..Frame::default()
+    });
+    let started = Instant::now();
+    let result = func.call(args, kwargs);
+    let mut fr = frame::pop();
+    let elapsed = started.elapsed() + fr.saved;
+    let printed = output::end(py, fr.out_start)?;
+
+    store.record(&w.name, Outcome::Miss);
+    let invalidation = (why.reason != "not cached").then_some(why.reason.as_str());
+    if let Some(reason) = invalidation {
+        store.record(&w.name, Outcome::Reason(reason));
+    }
+    rt.count_miss(&w.name, invalidation);
+    if why.detail.is_empty() {
+        rt.decision(format_args!("miss {} ({})", w.name, why.reason));
+    } else {
+        rt.decision(format_args!(
+            "miss {} ({}: {})",
+            w.name, why.reason, why.detail
+        ));
+    }
+
+    let file_deps = resolve_files(store, &mut fr);
+    let verdict = match &result {
+        Err(_) => Err(("raised".to_owned(), String::new())),
+        Ok(value) => judge(
+            rt,
+            store,
+            w,
+            func,
+            value,
+            bound,
+            arg_fps,
+            &own_before,
+            &mut fr,
+            &file_deps,
+            printed,
+            elapsed,
+            key,
+        )?,
+    };
+    match verdict {
+        Ok(size) => {
+            w.stored_any.store(true, Ordering::Relaxed);
+            store.record(&w.name, Outcome::Stored);
+            rt.count_stored();
+            rt.decision(format_args!(
+                "stored {} ({:.2} s, {})",
+                w.name,
+                elapsed.as_secs_f64(),
+                rote_config::format_size(size)
+            ));
+        }
+        Err((reason, detail)) => {
+            // The store counts `too large` itself.
+            if reason != "too large" {
+                store.record(&w.name, Outcome::Reason(&reason));
+            }
+            if detail.is_empty() {
+                rt.decision(format_args!("not stored {} ({reason})", w.name));
+            } else {
+                rt.decision(format_args!("not stored {} ({reason}: {detail})", w.name));
+            }
+            if reason.starts_with("mutates global") {
+                fr.taint(&reason, detail);
+            }
+        }
+    }
+
+    // What this call depended on and did is the enclosing call's too.
+    let own = w.own_dep();
+    let Frame {
+        deps,
+        impure,
+        callees,
+        saved,
+        ..
+    } = fr;
+    frame::with_top(|p| {
+        p.saved += saved;
+        p.add_dep(own);
+        for d in deps.into_iter().chain(file_deps) {
+            p.add_dep(d);
+        }
+        if let Some(imp) = impure {
+            p.taint(&imp.reason, imp.detail);
+        }
+        p.add_callee(func);
+        for c in &callees {
+            p.add_callee(c.bind(py));
+        }
+    });
+    result
+}
+
+/// Digests of the files the call read, listings of the directories it
+/// listed, the paths it looked for and did not find.
+fn resolve_files(store: &Store, fr: &mut Frame) -> Vec<Dep> {
+    let mut out = Vec::new();
+    for path in std::mem::take(&mut fr.reads) {
+        let text = path.to_string_lossy().into_owned();
+        match store.file_digest(&path) {
+            Ok(d) => out.push(Dep::FileRead {
+                path: text,
+                digest: d.digest.to_vec(),
+            }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                out.push(Dep::Missing { path: text })
+            }
+            Err(err) if path.is_dir() => {
+                // open() of a directory fails; its existence is what counted.
+                tracing::debug!(%err, path = %text, "opened a directory");
+                out.push(Dep::Listing {
+                    digest: crate::audit::listing_digest(&path)
+                        .map(|d| d.to_vec())
+                        .unwrap_or_default(),
+                    path: text,
+                });
+            }
+            Err(err) => fr.taint("unreadable file", format!("{text}: {err}")),
+        }
+    }
+    for path in std::mem::take(&mut fr.listings) {
+        let text = path.to_string_lossy().into_owned();
+        match crate::audit::listing_digest(&path) {
+            Some(d) => out.push(Dep::Listing {
+                path: text,
+                digest: d.to_vec(),
+            }),
+            None => out.push(Dep::Missing { path: text }),
+        }
+    }
+    if let Some(cwd) = fr.cwd.take() {
+        out.push(Dep::Cwd {
+            path: cwd.to_string_lossy().into_owned(),
+        });
+    }
+    out
+}
+
+/// Decides whether a call that returned may be stored, and stores it.
+/// `Ok(Ok(size))` when stored; `Ok(Err((reason, detail)))` otherwise.
+#[allow(clippy::too_many_arguments)]
+fn judge<'py>(
+    rt: &Runtime,
+    store: &Store,
+    w: &Wrapped,
+    func: &Bound<'py, PyAny>,
+    value: &Bound<'py, PyAny>,
+    bound: &crate::bind::BoundArgs<'py>,
+    arg_fps: &[[u8; 32]],
+    own_before: &[(String, [u8; 32])],
+    fr: &mut Frame,
+    file_deps: &[Dep],
+    printed: Vec<Dep>,
+    elapsed: Duration,
+    key: Key,
+) -> PyResult<Result<u64, (String, String)>> {
+    if let Some(imp) = &fr.impure {
+        return Ok(Err((imp.reason.clone(), imp.detail.clone())));
+    }
+    let min = w.min_duration(rt);
+    if elapsed < min {
+        if elapsed < min / FAST_FRACTION {
+            let n = w.fast.fetch_add(1, Ordering::Relaxed) + 1;
+            if n >= FAST_LIMIT && !w.stored_any.load(Ordering::Relaxed) {
+                w.disabled.store(true, Ordering::Relaxed);
+                rt.decision(format_args!(
+                    "{} is too fast to be worth caching; not a candidate for the rest of this run",
+                    w.name
+                ));
+            }
+        }
+        return Ok(Err((
+            "too fast".to_owned(),
+            format!("{:.3} s", elapsed.as_secs_f64()),
+        )));
+    }
+    let encoded = match rote_values::encode(value)? {
+        Ok(e) => e,
+        Err(refused) => return Ok(Err((refused.reason, String::new()))),
+    };
+    for ((name, v), before) in bound.iter().zip(arg_fps) {
+        if arg_fingerprint(v)?.ok().as_ref() != Some(before) {
+            return Ok(Err((
+                "mutates argument".to_owned(),
+                name.to_cow()?.into_owned(),
+            )));
+        }
+    }
+    if let Some(name) = globals::changed(func, own_before)? {
+        return Ok(Err((format!("mutates global: {name}"), String::new())));
+    }
+    let mut roots = vec![func.clone()];
+    roots.extend(fr.callees.iter().map(|c| c.bind(func.py()).clone()));
+    let global_deps = match globals::collect(rt, roots)? {
+        Ok(d) => d,
+        Err(reason) => return Ok(Err((reason, String::new()))),
+    };
+    // Callees first: an edit shows as `callee changed`, not as the global
+    // that holds the callee.
+    let mut deps = vec![w.own_dep()];
+    let (code, rest): (Vec<Dep>, Vec<Dep>) = fr
+        .deps
+        .drain(..)
+        .partition(|d| matches!(d, Dep::Code { .. }));
+    deps.extend(code);
+    deps.extend(global_deps);
+    deps.extend(rest);
+    deps.extend(file_deps.iter().cloned());
+    deps.push(Dep::Interpreter {
+        version: validate::interpreter_version(func.py()),
+    });
+    deps.extend(printed);
+    let size = encoded.bytes.len() as u64;
+    let entry = NewEntry {
+        key,
+        function: &w.name,
+        serializer: encoded.serializer.name(),
+        value: &encoded.bytes,
+        compute: elapsed,
+        deps: &deps,
+    };
+    // Keep the deps for the enclosing call (minus the ones it gets anyway).
+    fr.deps = deps
+        .iter()
+        .filter(|d| !matches!(d, Dep::Printed { .. } | Dep::Interpreter { .. }))
+        .cloned()
+        .collect();
+    match store.insert(&entry) {
+        Ok(true) => Ok(Ok(size)),
+        Ok(false) => Ok(Err((
+            "too large".to_owned(),
+            rote_config::format_size(size),
+        ))),
+        Err(err) => {
+            store_warning(&err);
+            Ok(Err(("cache write failed".to_owned(), err.to_string())))
+        }
+    }
+}
