@@ -14,7 +14,7 @@ import os
 import sys
 from importlib.machinery import PathFinder, SourceFileLoader
 
-_CACHE_TAG = b"rote-rewrite v1\0"
+_CACHE_TAG = b"rote-rewrite v2\0"
 _IDENTITY_TAG = b"rote-identity v1\0"
 _CODE_TAG = b"rote-code v1\0"
 _WRAP = "__rote_wrap__"
@@ -69,7 +69,7 @@ def rewrite(source, filename, module, hasher):
                     m, methods[id(m)], header, module, qualname, hasher
                 )
                 identities[qualname] = ident
-                if _wrappable(m) and not _is_dunder(m.name):
+                if _wrappable(m, method=True) and not _is_dunder(m.name):
                     class_body.append(_wrap_statement(m, ident))
             stmt.body = class_body
     tree.body = body
@@ -77,13 +77,29 @@ def rewrite(source, filename, module, hasher):
     return code, identities
 
 
-def _wrappable(node):
+def _wrappable(node, method=False):
     import ast
 
     return (
         isinstance(node, ast.FunctionDef)
         and not node.decorator_list
         and not _is_generator(node)
+        # A method's own name in its body is a global, not the method.
+        and (method or not _calls_itself(node))
+    )
+
+
+def _calls_itself(func):
+    """Whether the function's body names itself. Every call through a wrapper
+    passes through C, which CPython counts against its C recursion limit
+    (1500 on 3.12), so wrapping a recursive function would halve the depth
+    it can recurse to; recursive functions run untouched."""
+    import ast
+
+    return any(
+        isinstance(n, ast.Name) and n.id == func.name
+        for stmt in func.body
+        for n in ast.walk(stmt)
     )
 
 
@@ -674,6 +690,12 @@ class RoteLoader(SourceFileLoader):
 
     def get_code(self, fullname):
         path = self.get_filename(fullname)
+        if not sys.dont_write_bytecode:
+            # What python itself would do, for its side effects only: the
+            # module's plain bytecode in `__pycache__` (written when stale),
+            # so the files a run leaves are the same as under python. A
+            # syntax error surfaces here exactly as in a plain import.
+            super().get_code(fullname)
         source = self.get_data(path)
         try:
             return self._rote_load(source, path, fullname)[0]
@@ -681,6 +703,12 @@ class RoteLoader(SourceFileLoader):
             # A source python rejects: let its own compile raise the error as
             # a plain import would. Too deep for `ast`: run it unwrapped.
             return self.source_to_code(source, path)
+
+
+# Introspection (`type(module.__loader__).__name__`, its repr) shows the
+# loader python would have used.
+RoteLoader.__name__ = RoteLoader.__qualname__ = SourceFileLoader.__name__
+RoteLoader.__module__ = SourceFileLoader.__module__
 
 
 class RoteFinder:

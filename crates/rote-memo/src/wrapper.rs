@@ -27,7 +27,7 @@ use crate::{globals, output};
 const FAST_FRACTION: u32 = 20;
 const FAST_LIMIT: u32 = 5;
 
-#[pyclass(module = "rote", name = "function", dict, frozen)]
+#[pyclass(module = "rote", name = "function", dict, frozen, weakref)]
 pub struct Wrapped {
     pub(crate) func: Py<PyAny>,
     pub(crate) identity: [u8; 32],
@@ -70,16 +70,18 @@ pub(crate) fn new_wrapped<'py>(
             disabled: AtomicBool::new(false),
         },
     )?;
+    // Only strings go into the wrapper's own dict (the type's `__module__`
+    // and `__doc__` would shadow the function's); everything else is read
+    // from the function, so the only reference the wrapper holds is the one
+    // `__traverse__` reports, and module globals that reach it are collected
+    // at exit as in python.
     let any = w.as_any();
     for attr in ["__module__", "__name__", "__qualname__", "__doc__"] {
         if let Some(v) = func.getattr_opt(attr)? {
-            any.setattr(attr, v)?;
+            if v.is_none() || v.is_instance_of::<PyString>() {
+                any.setattr(attr, v)?;
+            }
         }
-    }
-    any.setattr("__wrapped__", func)?;
-    if let Some(d) = func.getattr_opt("__dict__")? {
-        let mine = any.getattr("__dict__")?.cast_into::<PyDict>()?;
-        mine.call_method1("update", (d,))?;
     }
     Ok(w)
 }
@@ -100,6 +102,23 @@ impl Wrapped {
             }
             _ => plain(func, args, kwargs),
         }
+    }
+
+    fn __traverse__(&self, visit: pyo3::PyVisit<'_>) -> Result<(), pyo3::PyTraverseError> {
+        visit.call(&self.func)
+    }
+
+    #[getter]
+    fn __wrapped__(&self, py: Python<'_>) -> Py<PyAny> {
+        self.func.clone_ref(py)
+    }
+
+    /// `isinstance(f, types.FunctionType)` holds, as for the function itself:
+    /// `inspect.isfunction`, `inspect.getfile`, doctest's line numbers and
+    /// similar introspection keep working.
+    #[getter]
+    fn __class__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        py.import("types")?.getattr("FunctionType")
     }
 
     /// Methods: bound like a function.

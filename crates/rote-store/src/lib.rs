@@ -149,6 +149,15 @@ pub(crate) fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
+/// Creates the cache directory's layout (mode 0700, `CACHEDIR.TAG`,
+/// `.gitignore`) and checks that it is trusted, without opening the index;
+/// returns the versioned directory (`<dir>/v1`) where other rote files may
+/// live. What rote keeps besides values (compiled code) goes there.
+pub fn prepare(dir: &Path) -> Result<PathBuf> {
+    let layout = layout::Layout::create(dir)?;
+    Ok(layout.root().join(format!("v{LAYOUT_VERSION}")))
+}
+
 impl Store {
     /// Opens the cache at `dir`, creating it (mode 0700, `CACHEDIR.TAG`,
     /// `.gitignore`) when missing.
