@@ -12,7 +12,7 @@ _RAW = frozenset({"buffer", "detach"})
 
 
 class Tee:
-    __slots__ = ("_rote_inner", "_rote_log", "_rote_stream", "_rote_raw")
+    __slots__ = ("_rote_inner", "_rote_log", "_rote_raw", "_rote_stream")
 
     def __init__(self, inner, log, stream, raw):
         self._rote_inner = inner
