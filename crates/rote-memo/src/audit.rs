@@ -12,7 +12,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyString, PyTuple};
 
-use crate::frame;
+use crate::frame::{self, Event};
 use crate::runtime;
 
 /// Called by rote's audit hook for every event, with the GIL held.
@@ -20,7 +20,7 @@ use crate::runtime;
 /// # Safety
 /// `args` must be the event's argument tuple, valid for the call.
 pub unsafe fn on_audit(event: &CStr, args: *mut ffi::PyObject) {
-    if !frame::any_active() || frame::depth() == 0 {
+    if !frame::any_active() {
         return;
     }
     // SAFETY: audit hooks run with the GIL held.
@@ -33,8 +33,27 @@ pub unsafe fn on_audit(event: &CStr, args: *mut ffi::PyObject) {
     if let Err(err) = handle(py, event, &args) {
         // Never let bookkeeping break the user's code; be safe instead.
         tracing::debug!(%err, event = %String::from_utf8_lossy(event), "audit event not understood");
-        frame::with_top(|f| f.taint("unknown event", String::from_utf8_lossy(event)));
+        taint("unknown event", String::from_utf8_lossy(event).into_owned());
     }
+}
+
+fn taint(reason: &str, detail: String) {
+    frame::record(Event::Taint {
+        reason: reason.to_owned(),
+        detail,
+    });
+}
+
+/// A file operation on rote's own cache directory (its compiled-code
+/// cache), which is not the call's doing.
+fn rote_owns(args: &Bound<'_, PyTuple>) -> bool {
+    let Some(rt) = runtime::get() else {
+        return false;
+    };
+    args.get_item(0)
+        .ok()
+        .and_then(|p| fspath(&p).ok())
+        .is_some_and(|p| rt.in_cache_dir(&absolute(p).0))
 }
 
 fn impure(event: &[u8]) -> Option<&'static str> {
@@ -63,7 +82,6 @@ fn impure(event: &[u8]) -> Option<&'static str> {
         | b"shutil.rmtree"
         | b"shutil.make_archive"
         | b"shutil.unpack_archive" => "modifies files",
-        b"_thread.start_new_thread" => "starts a thread",
         b"sqlite3.connect" => "opens a database",
         b"ctypes.dlopen" | b"ctypes.call_function" => "calls C code through ctypes",
         b"webbrowser.open" => "opens a browser",
@@ -95,15 +113,17 @@ fn handle(py: Python<'_>, event: &[u8], args: &Bound<'_, PyTuple>) -> PyResult<(
                 return record_listing(PathBuf::from("."));
             }
             if target.is_instance_of::<pyo3::types::PyInt>() {
-                frame::with_top(|f| f.taint("lists a directory descriptor", "os.scandir(fd)"));
+                taint("lists a directory descriptor", "os.scandir(fd)".into());
                 return Ok(());
             }
             record_listing(fspath(&target)?)
         }
         _ => {
             if let Some(reason) = impure(event) {
-                let detail = String::from_utf8_lossy(event).into_owned();
-                frame::with_top(|f| f.taint(reason, detail));
+                if reason == "modifies files" && rote_owns(args) {
+                    return Ok(());
+                }
+                taint(reason, String::from_utf8_lossy(event).into_owned());
             }
             Ok(())
         }
@@ -156,12 +176,10 @@ fn record_listing(path: PathBuf) -> PyResult<()> {
     if runtime::get().is_some_and(|rt| rt.in_cache_dir(&abs)) {
         return Ok(());
     }
-    frame::with_top(|f| {
-        if cwd.is_some() {
-            f.cwd = cwd;
-        }
-        f.listings.insert(abs);
-    });
+    if let Some(cwd) = cwd {
+        frame::record(Event::Cwd(cwd));
+    }
+    frame::record(Event::Listing(abs));
     Ok(())
 }
 
@@ -187,7 +205,7 @@ fn on_open(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
     let flags: i64 = args.get_item(2).and_then(|f| f.extract()).unwrap_or(0);
     if target.is_instance_of::<pyo3::types::PyInt>() {
         // open(fd): what the descriptor refers to is unknown here.
-        frame::with_top(|f| f.taint("opens a file descriptor", "open(fd)"));
+        taint("opens a file descriptor", "open(fd)".into());
         return Ok(());
     }
     if by_import(py) {
@@ -197,17 +215,14 @@ fn on_open(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
     if runtime::get().is_some_and(|rt| rt.in_cache_dir(&abs)) {
         return Ok(());
     }
-    let write = writes(mode.as_deref(), flags);
-    frame::with_top(|f| {
-        if cwd.is_some() {
-            f.cwd = cwd;
-        }
-        if write {
-            f.taint("writes file", abs.display().to_string());
-        } else {
-            f.reads.insert(abs);
-        }
-    });
+    if let Some(cwd) = cwd {
+        frame::record(Event::Cwd(cwd));
+    }
+    if writes(mode.as_deref(), flags) {
+        taint("writes file", abs.display().to_string());
+    } else {
+        frame::record(Event::Read(abs));
+    }
     Ok(())
 }
 

@@ -3,6 +3,11 @@
 //! to the innermost frame; when a frame ends, its dependencies and any
 //! impurity are merged into the frame that encloses it, so an outer call
 //! depends on everything its inner calls did (also when they were hits).
+//!
+//! Events on a thread that has no frame of its own while candidates run
+//! elsewhere (pandas' `read_csv` reads on a thread pool it starts) go to a
+//! shared log that every frame alive at the time takes in when it ends: an
+//! over-approximation, never a missed dependency.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};
@@ -45,9 +50,37 @@ pub(crate) struct Frame {
     pub(crate) callee_ids: HashSet<usize>,
     /// Where this call's output starts in the capture log.
     pub out_start: usize,
+    /// Where this frame's share of the shared log of other threads' events
+    /// starts.
+    pub foreign_start: usize,
     /// Compute time that inner hits saved: a call is as slow as it would be
     /// without the cache, for the threshold and for the time a hit saves.
     pub saved: std::time::Duration,
+}
+
+/// Something observed during a call.
+#[derive(Debug, Clone)]
+pub(crate) enum Event {
+    Read(PathBuf),
+    Listing(PathBuf),
+    Cwd(PathBuf),
+    Taint { reason: String, detail: String },
+}
+
+static FOREIGN: std::sync::Mutex<Vec<Event>> = std::sync::Mutex::new(Vec::new());
+
+fn foreign() -> std::sync::MutexGuard<'static, Vec<Event>> {
+    FOREIGN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Records an event for this thread's innermost frame, or for every frame
+/// alive when this thread has none.
+pub(crate) fn record(event: Event) {
+    let mut event = Some(event);
+    let mine = with_top(|f| f.apply(event.take().expect("not taken yet"))).is_some();
+    if let Some(event) = event.filter(|_| !mine && any_active()) {
+        foreign().push(event);
+    }
 }
 
 /// The identity of a dependency for deduplication: its kind and name.
@@ -86,6 +119,19 @@ impl Frame {
         }
     }
 
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::Read(p) => {
+                self.reads.insert(p);
+            }
+            Event::Listing(p) => {
+                self.listings.insert(p);
+            }
+            Event::Cwd(p) => self.cwd = Some(p),
+            Event::Taint { reason, detail } => self.taint(&reason, detail),
+        }
+    }
+
     pub fn taint(&mut self, reason: &str, detail: impl Into<String>) {
         if self.impure.is_none() {
             self.impure = Some(Impure {
@@ -101,8 +147,12 @@ thread_local! {
 }
 
 /// Pushes a frame; returns the depth it got (0 for an outermost call).
-pub(crate) fn push(frame: Frame) -> usize {
-    ACTIVE.fetch_add(1, Ordering::Relaxed);
+pub(crate) fn push(mut frame: Frame) -> usize {
+    {
+        let log = foreign();
+        frame.foreign_start = log.len();
+        ACTIVE.fetch_add(1, Ordering::Relaxed);
+    }
     STACK.with(|s| {
         let mut s = s.borrow_mut();
         s.push(frame);
@@ -110,19 +160,23 @@ pub(crate) fn push(frame: Frame) -> usize {
     })
 }
 
+/// Pops this thread's innermost frame, with the events other threads
+/// logged while it ran.
 pub(crate) fn pop() -> Frame {
-    let frame = STACK
+    let mut frame = STACK
         .with(|s| s.borrow_mut().pop())
         .expect("a pushed frame");
-    ACTIVE.fetch_sub(1, Ordering::Relaxed);
+    let mut log = foreign();
+    for event in log.iter().skip(frame.foreign_start) {
+        frame.apply(event.clone());
+    }
+    if ACTIVE.fetch_sub(1, Ordering::Relaxed) == 1 {
+        log.clear();
+    }
     frame
 }
 
 /// Runs `f` on this thread's innermost frame, if any.
 pub(crate) fn with_top<R>(f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
     STACK.with(|s| s.borrow_mut().last_mut().map(f))
-}
-
-pub(crate) fn depth() -> usize {
-    STACK.with(|s| s.borrow().len())
 }

@@ -49,7 +49,10 @@ fn tee_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// Called by `Tee` when a call reaches past the text layer.
 #[pyfunction]
 pub(crate) fn _raw_stream() {
-    frame::with_top(|f| f.taint("writes stdout directly", "sys.stdout.buffer"));
+    frame::record(frame::Event::Taint {
+        reason: "writes stdout directly".to_owned(),
+        detail: "sys.stdout.buffer".to_owned(),
+    });
 }
 
 /// Starts capturing (if not already) and returns where the next output
