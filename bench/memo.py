@@ -630,6 +630,7 @@ def run(args: argparse.Namespace) -> int:
         machine["packages"] = packages
         machine["venv"] = str(venv)
         machine["rote_executable"] = str(rote)
+        machine["loadavg_at_start"] = list(os.getloadavg())
         versions = machine["python_versions"]
         if versions.get("python") != versions.get("rote"):
             print(
@@ -678,6 +679,7 @@ def run(args: argparse.Namespace) -> int:
         "python": pyver,
         "machine": machine,
         "wall_time_s": round(time.monotonic() - started, 1),
+        "loadavg_at_end": list(os.getloadavg()),
         "hits": hits,
         "pipeline": {
             **pipeline_info,
