@@ -981,7 +981,7 @@ def test_method_edit_misses_its_callers(project):
             hits=1, misses=1, stored=1, reasons={"callee changed: Model.scale": 1}
         ),
         "__main__.Model.scale": counts(
-            misses=2, stored=2, reasons={"source changed": 1, "argument changed": 1}
+            misses=2, stored=2, reasons={"source changed": 2}
         ),
     }
     # The instance is an argument: what __init__ puts in it counts.
@@ -1012,12 +1012,6 @@ ALIASES = {
 ALIASED = {"cfg": "{'items': [1, 2, 3]}\n", "REGISTRY": "[1, 2, 3]\n"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a call whose value is (part of) its argument or a module global is "
-    "stored; a hit returns a copy, so the caller's mutation of the returned "
-    "object no longer reaches the argument or the global as it does in python",
-)
 @pytest.mark.parametrize("alias", sorted(ALIASES))
 def test_returned_alias_of_argument_or_global(project, alias):
     func, call, shown = ALIASES[alias]
@@ -1032,13 +1026,6 @@ def test_returned_alias_of_argument_or_global(project, alias):
     project.run()  # served: must print the same
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="after a source edit, only the first re-executed call is reported as "
-    "`source changed`; later calls whose arguments did not change are reported as "
-    "`argument changed` (the reason is taken from the function's newest entry, "
-    "which by then is the new one)",
-)
 def test_source_edit_is_the_reason_for_every_argument(project):
     project.write(
         "main.py",
@@ -1055,12 +1042,6 @@ def test_source_edit_is_the_reason_for_every_argument(project):
     assert project.run() == {"__main__.f": miss("source changed", n=2)}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a cached call's logging output is lost on a hit: the handler "
-    "writes to the stderr it captured at basicConfig, past the Tee, so the "
-    "call is stored with no output to replay",
-)
 def test_logging_of_a_cached_call_is_replayed(project):
     project.write(
         "main.py",
@@ -1102,16 +1083,7 @@ stage(2)
     "unbuffered",
     [
         pytest.param(True, id="unbuffered"),
-        pytest.param(
-            False,
-            id="buffered",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="print(..., flush=True) in a cached call is replayed "
-                "without the flush: with stdout block-buffered and stderr on "
-                "the same file, the hit's lines come after later stderr lines",
-            ),
-        ),
+        pytest.param(False, id="buffered"),
     ],
 )
 def test_replayed_output_keeps_its_place_among_stderr(tmp_path, unbuffered):
@@ -1157,12 +1129,6 @@ STALE = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a stored call that read it is served after it changed: rote does "
-    "not observe it (no audit event, not a module global), so the run prints "
-    "the previous run's value where python prints the new one",
-)
 @pytest.mark.parametrize("what", sorted(STALE))
 def test_what_a_call_reads_outside_files_and_globals(project, what):
     imports, expression, perturb = STALE[what]
@@ -1184,11 +1150,6 @@ def test_what_a_call_reads_outside_files_and_globals(project, what):
     project.run(*perturb(project))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a call of random.random() is stored and served: every run prints "
-    "the first run's number, where python prints a new one each time",
-)
 def test_unseeded_random_is_not_replayed(project):
     project.write(
         "main.py",

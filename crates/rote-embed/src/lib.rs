@@ -77,7 +77,9 @@ pub fn run(launch: &Launch) -> Result<Exit, EmbedError> {
         .cloned()
         .unwrap_or_else(|| OsString::from("rote"));
     if let Some((settings, info)) = &launch.memo {
-        if let Err(err) = interp.attach(|py| rote_memo::start(py, settings.clone(), info.clone())) {
+        if let Err(err) = interp
+            .attach(|py| rote_memo::start(py, settings.clone(), info.clone(), hooks::tool_id()))
+        {
             eprintln!("rote: warning: memoization could not start ({err}); running uncached");
         }
     }

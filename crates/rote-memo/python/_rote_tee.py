@@ -30,6 +30,12 @@ class Tee:
         for line in lines:
             self.write(line)
 
+    def flush(self):
+        self._rote_inner.flush()
+        # Replayed too: a flush orders this stream's output against the
+        # other's when both go to one place.
+        self._rote_log.append((self._rote_stream, None))
+
     def __getattr__(self, name):
         if name in _RAW:
             self._rote_raw()
@@ -43,3 +49,43 @@ class Tee:
 
     def __exit__(self, *exc):
         return self._rote_inner.__exit__(*exc)
+
+
+def install(log, raw):
+    """Puts tees in place of ``sys.stdout``/``sys.stderr`` and of the streams
+    logging handlers hold (``logging.basicConfig`` keeps the stderr of the
+    moment); returns what ``uninstall`` puts back."""
+    import sys
+
+    swapped = []
+    tees = {}
+    for number, name in ((1, "stdout"), (2, "stderr")):
+        stream = getattr(sys, name)
+        if stream is None:
+            continue
+        tee = Tee(stream, log, number, raw)
+        tees[id(stream)] = tee
+        setattr(sys, name, tee)
+        swapped.append((sys, name, stream, tee))
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        loggers = [logging.getLogger()]
+        loggers += [
+            lg
+            for lg in list(logging.Logger.manager.loggerDict.values())
+            if isinstance(lg, logging.Logger)
+        ]
+        for lg in loggers:
+            for handler in list(getattr(lg, "handlers", ())):
+                stream = getattr(handler, "stream", None)
+                if isinstance(handler, logging.StreamHandler) and id(stream) in tees:
+                    handler.stream = tees[id(stream)]
+                    swapped.append((handler, "stream", stream, tees[id(stream)]))
+    return swapped
+
+
+def uninstall(swapped):
+    """Puts the original streams back where the tees still are."""
+    for owner, name, original, tee in reversed(swapped):
+        if getattr(owner, name, None) is tee:
+            setattr(owner, name, original)

@@ -105,10 +105,10 @@ fn handle(py: Python<'_>, event: &[u8], args: &Bound<'_, PyTuple>) -> PyResult<(
     match event {
         b"open" => on_open(py, args),
         b"os.listdir" | b"os.scandir" => {
+            let target = args.get_item(0)?;
             if by_import(py) {
                 return Ok(());
             }
-            let target = args.get_item(0)?;
             if target.is_none() {
                 return record_listing(PathBuf::from("."));
             }

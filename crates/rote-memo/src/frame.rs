@@ -42,14 +42,20 @@ pub(crate) struct Frame {
     /// ends.
     pub reads: BTreeSet<PathBuf>,
     pub listings: BTreeSet<PathBuf>,
+    pub missing: BTreeSet<PathBuf>,
+    pub stats: BTreeSet<PathBuf>,
     pub cwd: Option<PathBuf>,
     pub impure: Option<Impure>,
+    /// Why this call (only) may not be stored.
+    pub local: Option<Impure>,
     /// Functions that ran inside this call without a frame of their own
     /// (too fast to be candidates): their globals are this call's too.
     pub callees: Vec<Py<PyAny>>,
     pub(crate) callee_ids: HashSet<usize>,
     /// Where this call's output starts in the capture log.
     pub out_start: usize,
+    /// The thread's import depth when the call began.
+    pub import_base: i32,
     /// Where this frame's share of the shared log of other threads' events
     /// starts.
     pub foreign_start: usize,
@@ -63,8 +69,15 @@ pub(crate) struct Frame {
 pub(crate) enum Event {
     Read(PathBuf),
     Listing(PathBuf),
+    /// Looked for and not found.
+    Missing(PathBuf),
+    /// Looked at (kind and size matter, not content).
+    Stat(PathBuf),
     Cwd(PathBuf),
-    Taint { reason: String, detail: String },
+    Taint {
+        reason: String,
+        detail: String,
+    },
 }
 
 static FOREIGN: std::sync::Mutex<Vec<Event>> = std::sync::Mutex::new(Vec::new());
@@ -83,6 +96,23 @@ pub(crate) fn record(event: Event) {
     }
 }
 
+/// [`record`] for events from the C layer: any thread, no GIL, possibly
+/// while this thread's stack is being worked on (then the shared log takes
+/// it) or torn down.
+pub(crate) fn record_from_c(event: Event) {
+    let mut event = Some(event);
+    let _ = STACK.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            if let Some(top) = s.last_mut() {
+                top.apply(event.take().expect("not taken yet"));
+            }
+        }
+    });
+    if let Some(event) = event.filter(|_| any_active()) {
+        foreign().push(event);
+    }
+}
+
 /// The identity of a dependency for deduplication: its kind and name.
 fn dep_id(dep: &Dep) -> Vec<u8> {
     let (tag, name): (u8, &str) = match dep {
@@ -96,6 +126,8 @@ fn dep_id(dep: &Dep) -> Vec<u8> {
         Dep::Distribution { name, .. } => (b'D', name),
         Dep::Interpreter { .. } => (b'i', ""),
         Dep::Printed { .. } => (b'p', ""),
+        Dep::Meta { path, .. } => (b'M', path),
+        Dep::Arguments { .. } => (b'a', ""),
     };
     let mut id = vec![tag];
     id.extend_from_slice(name.as_bytes());
@@ -104,7 +136,7 @@ fn dep_id(dep: &Dep) -> Vec<u8> {
 
 impl Frame {
     pub fn add_dep(&mut self, dep: Dep) {
-        if matches!(dep, Dep::Printed { .. }) {
+        if matches!(dep, Dep::Printed { .. } | Dep::Arguments { .. }) {
             // Output of inner calls reaches the outer one through the capture.
             return;
         }
@@ -127,8 +159,24 @@ impl Frame {
             Event::Listing(p) => {
                 self.listings.insert(p);
             }
+            Event::Missing(p) => {
+                self.missing.insert(p);
+            }
+            Event::Stat(p) => {
+                self.stats.insert(p);
+            }
             Event::Cwd(p) => self.cwd = Some(p),
             Event::Taint { reason, detail } => self.taint(&reason, detail),
+        }
+    }
+
+    /// Not stored, for a reason that does not concern the enclosing calls.
+    pub fn taint_local(&mut self, reason: &str, detail: impl Into<String>) {
+        if self.local.is_none() {
+            self.local = Some(Impure {
+                reason: reason.to_owned(),
+                detail: detail.into(),
+            });
         }
     }
 
@@ -151,7 +199,10 @@ pub(crate) fn push(mut frame: Frame) -> usize {
     {
         let log = foreign();
         frame.foreign_start = log.len();
-        ACTIVE.fetch_add(1, Ordering::Relaxed);
+        frame.import_base = crate::clib::current_import_depth();
+        if ACTIVE.fetch_add(1, Ordering::Relaxed) == 0 {
+            crate::clib::refresh(true);
+        }
     }
     STACK.with(|s| {
         let mut s = s.borrow_mut();
@@ -172,8 +223,21 @@ pub(crate) fn pop() -> Frame {
     }
     if ACTIVE.fetch_sub(1, Ordering::Relaxed) == 1 {
         log.clear();
+        crate::clib::refresh(false);
     }
     frame
+}
+
+/// The import depth at which this thread's innermost candidate began.
+pub(crate) fn top_import_base() -> Option<i32> {
+    STACK
+        .try_with(|s| {
+            s.try_borrow()
+                .ok()
+                .and_then(|s| s.last().map(|f| f.import_base))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Runs `f` on this thread's innermost frame, if any.

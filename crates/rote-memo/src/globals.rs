@@ -197,6 +197,41 @@ pub(crate) struct Follow<'py> {
     pub functions: Vec<Bound<'py, PyAny>>,
     /// A project module whose names read by the current code are deps.
     pub module: Option<Bound<'py, PyModule>>,
+    /// A library module: its data attributes the code names (`sys.argv`,
+    /// `os.environ`) are deps.
+    pub library: Option<Bound<'py, PyModule>>,
+}
+
+/// Whether a value is code or a namespace (followed or versioned), rather
+/// than data.
+fn is_code(value: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: type checks on a valid object.
+    unsafe {
+        let p = value.as_ptr();
+        ffi::PyFunction_Check(p) != 0
+            || ffi::PyModule_Check(p) != 0
+            || ffi::PyType_Check(p) != 0
+            || ffi::PyCFunction_Check(p) != 0
+    }
+}
+
+/// `os.environ` is fingerprinted as the dict of its items, sorted.
+fn environ_fingerprint(value: &Bound<'_, PyAny>) -> PyResult<Option<[u8; 32]>> {
+    let ty = value.get_type();
+    if ty.qualname()?.to_cow()? != "_Environ" || str_attr(ty.as_any(), "__module__") != "os" {
+        return Ok(None);
+    }
+    let py = value.py();
+    let items = py
+        .import("builtins")?
+        .getattr("sorted")?
+        .call1((value.call_method0("items")?,))?;
+    let d = PyDict::new(py);
+    for item in items.try_iter()? {
+        let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+        d.set_item(k, v)?;
+    }
+    Ok(rote_values::fingerprint(d.as_any())?.ok())
 }
 
 /// Classifies one global value; `Err(kind)` when it has no reliable
@@ -228,7 +263,11 @@ pub(crate) fn classify<'py>(
             follow.module = Some(value.clone().cast_into::<PyModule>()?);
             return Ok(Ok(tagged(b'p', &hash(&[name.as_bytes()]))));
         }
+        follow.library = Some(value.clone().cast_into::<PyModule>()?);
         return Ok(Ok(tagged(b'm', &module_version(py, &name)?)));
+    }
+    if let Some(fp) = environ_fingerprint(value)? {
+        return Ok(Ok(tagged(b'v', &fp)));
     }
     if is_function || (!is_type && underlying_function(value).is_some() && value.is_callable()) {
         let f = if is_function {
@@ -303,6 +342,18 @@ pub(crate) fn collect<'py>(
             .and_then(|m| m.extract::<String>().ok())
             .unwrap_or_default();
         let module = canonical_module(&module).to_owned();
+        // `os.getenv(...)`, `getenv` imported alone, `environ` reached some
+        // other way: the environment is a dependency.
+        if !out.contains_key("os.environ")
+            && names
+                .iter()
+                .any(|n| matches!(n.bind(py).to_cow().as_deref(), Ok("getenv" | "environ")))
+        {
+            let environ = py.import("os")?.getattr("environ")?;
+            if let Some(fp) = environ_fingerprint(&environ)? {
+                out.insert("os.environ".to_owned(), tagged(b'v', &fp));
+            }
+        }
         for name in names.iter() {
             let name = name.bind(py);
             let dep_name = format!("{module}.{}", name.to_cow()?);
@@ -328,6 +379,27 @@ pub(crate) fn collect<'py>(
                 }
             }
             work.append(&mut follow.functions);
+            if let Some(m) = follow.library {
+                // Data read through a library module: `sys.argv`,
+                // `os.environ`, `math.pi`. Library internals that have no
+                // fingerprint are the library's business, not a refusal.
+                let mname = str_attr(&m, "__name__");
+                let mdict = m.dict();
+                for attr in names.iter() {
+                    let attr = attr.bind(py);
+                    let Some(v) = mdict.get_item(attr)? else {
+                        continue;
+                    };
+                    let dn = format!("{mname}.{}", attr.to_cow()?);
+                    if out.contains_key(&dn) || is_code(&v) || v.is_instance_of::<Wrapped>() {
+                        continue;
+                    }
+                    let mut inner = Follow::default();
+                    if let Ok(fp) = classify(rt, &v, &mut inner)? {
+                        out.insert(dn, fp);
+                    }
+                }
+            }
             if let Some(m) = follow.module {
                 // Names read through a project module: `helpers.THRESHOLD`.
                 let mname = canonical_module(&str_attr(&m, "__name__")).to_owned();
@@ -416,14 +488,7 @@ pub(crate) fn own_data<'py>(func: &Bound<'py, PyAny>) -> PyResult<Vec<(String, [
         let Some(v) = globals.get_item(name)? else {
             continue;
         };
-        // SAFETY: type checks on a valid object.
-        let skip = unsafe {
-            let p = v.as_ptr();
-            ffi::PyFunction_Check(p) != 0
-                || ffi::PyModule_Check(p) != 0
-                || ffi::PyType_Check(p) != 0
-                || ffi::PyCFunction_Check(p) != 0
-        } || v.is_instance_of::<Wrapped>();
+        let skip = is_code(&v) || v.is_instance_of::<Wrapped>();
         if skip {
             continue;
         }
@@ -449,4 +514,130 @@ pub(crate) fn changed<'py>(
         }
     }
     Ok(None)
+}
+
+/// Fingerprints of the global random states the interpreter has: the
+/// `random` module's and numpy's legacy `np.random.*` generator. A call that
+/// changes one drew from it: what it returns is not a function of its inputs.
+/// (A generator created during the call, by importing `random`, is not a
+/// change.)
+pub(crate) fn random_states(py: Python<'_>) -> PyResult<Vec<(&'static str, [u8; 32])>> {
+    let modules = py
+        .import("sys")?
+        .getattr("modules")?
+        .cast_into::<PyDict>()?;
+    let mut out = Vec::new();
+    if let Some(random) = modules.get_item("random")? {
+        if let Ok(state) = random.call_method0("getstate") {
+            if let Ok(fp) = rote_values::fingerprint(&state)? {
+                out.push(("random", fp));
+            }
+        }
+    }
+    if let Some(mtrand) = modules.get_item("numpy.random.mtrand")? {
+        if let Ok(state) = mtrand
+            .getattr("_rand")
+            .and_then(|r| r.call_method0("get_state"))
+        {
+            if let Ok(fp) = rote_values::fingerprint(&state)? {
+                out.push(("numpy.random", fp));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a generator present in `before` changed.
+pub(crate) fn random_changed(
+    before: &[(&'static str, [u8; 32])],
+    after: &[(&'static str, [u8; 32])],
+) -> bool {
+    before
+        .iter()
+        .any(|(name, fp)| after.iter().any(|(n, f)| n == name && f != fp))
+}
+
+/// Addresses of the mutable objects a call could hand back by reference:
+/// its arguments and the data globals its code names, and their items one
+/// level down.
+pub(crate) fn reachable_mutables(
+    func: &Bound<'_, PyAny>,
+    args: &[&Bound<'_, PyAny>],
+) -> PyResult<HashSet<usize>> {
+    let mut out = HashSet::new();
+    let add = |v: &Bound<'_, PyAny>, out: &mut HashSet<usize>| -> PyResult<()> {
+        if is_mutable(v) {
+            out.insert(v.as_ptr() as usize);
+        }
+        for child in children(v)? {
+            if is_mutable(&child) {
+                out.insert(child.as_ptr() as usize);
+            }
+        }
+        Ok(())
+    };
+    for a in args {
+        add(a, &mut out)?;
+    }
+    if let Some(f) = underlying_function(func) {
+        let names = code_names(&f.getattr("__code__")?)?;
+        let globals = f.getattr("__globals__")?.cast_into::<PyDict>()?;
+        for name in names.iter() {
+            if let Some(v) = globals.get_item(name.bind(f.py()))? {
+                if !is_code(&v) && !v.is_instance_of::<Wrapped>() {
+                    add(&v, &mut out)?;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether the value returned is (or holds, one level down, or is a numpy
+/// view of) one of `reachable`: python's caller would share it, a hit would
+/// hand back a copy.
+pub(crate) fn aliases(value: &Bound<'_, PyAny>, reachable: &HashSet<usize>) -> PyResult<bool> {
+    let hit = |v: &Bound<'_, PyAny>| -> bool {
+        reachable.contains(&(v.as_ptr() as usize))
+            || (v
+                .get_type()
+                .name()
+                .is_ok_and(|n| n.to_cow().is_ok_and(|n| n == "ndarray"))
+                && v.getattr("base")
+                    .is_ok_and(|b| !b.is_none() && reachable.contains(&(b.as_ptr() as usize))))
+    };
+    if hit(value) {
+        return Ok(true);
+    }
+    Ok(children(value)?.iter().any(hit))
+}
+
+fn is_mutable(v: &Bound<'_, PyAny>) -> bool {
+    use pyo3::types::{PyBool, PyBytes, PyFloat, PyFrozenSet, PyInt};
+    !(v.is_none()
+        || v.is_instance_of::<PyBool>()
+        || v.is_instance_of::<PyInt>()
+        || v.is_instance_of::<PyFloat>()
+        || v.is_instance_of::<PyString>()
+        || v.is_instance_of::<PyBytes>()
+        || v.is_instance_of::<PyTuple>()
+        || v.is_instance_of::<PyFrozenSet>()
+        || is_code(v))
+}
+
+/// Items of exact lists, tuples, dicts (values) and sets, up to a bound.
+fn children<'py>(v: &Bound<'py, PyAny>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    use pyo3::types::{PyList, PySet};
+    const MAX: usize = 10_000;
+    let mut out = Vec::new();
+    if let Ok(l) = v.cast::<PyList>() {
+        out.extend(l.iter().take(MAX));
+    } else if let Ok(t) = v.cast::<PyTuple>() {
+        out.extend(t.iter().take(MAX));
+    } else if let Ok(d) = v.cast::<PyDict>() {
+        out.extend(d.values().iter().take(MAX));
+    } else if let Ok(s) = v.cast::<PySet>() {
+        out.extend(s.iter().take(MAX));
+    }
+    Ok(out)
 }

@@ -13,6 +13,7 @@
 
 mod audit;
 mod bind;
+mod clib;
 mod frame;
 mod globals;
 mod output;
@@ -34,10 +35,24 @@ pub use wrapper::Wrapped;
 /// Turns memoization on for this process: installs `__rote_wrap__`, the
 /// import hook for project modules, and the exit hook that commits the
 /// run's statistics. Call once, after start-up, before user code.
-pub fn start(py: Python<'_>, settings: Settings, info: RunInfo) -> PyResult<()> {
+pub fn start(py: Python<'_>, settings: Settings, info: RunInfo, tool_id: i32) -> PyResult<()> {
     let roots = info.roots.clone();
     if !runtime::install(settings, info) {
         return Ok(());
+    }
+    let sys = py.import("sys")?;
+    let mut prefixes = Vec::new();
+    for name in ["prefix", "base_prefix", "exec_prefix", "base_exec_prefix"] {
+        let p: std::path::PathBuf = sys.getattr(name)?.extract()?;
+        if !roots.iter().any(|r| r.starts_with(&p)) && !prefixes.contains(&p) {
+            prefixes.push(p);
+        }
+    }
+    if !clib::install(prefixes) {
+        tracing::warn!("the C library layer is not linked in; compiled code is not observed");
+    }
+    if tool_id >= 0 {
+        clib::watch_imports(py, tool_id)?;
     }
     let rote = py.import("rote")?;
     py.import("builtins")?
@@ -54,6 +69,49 @@ extern "C" fn at_exit() {
     if let Some(rt) = runtime::get() {
         rt.finish();
     }
+}
+
+/// `rote._trace(True)` starts recording every C-library event, `_trace(False)`
+/// stops and returns them as `(kind, function, path, flags, errno, tid,
+/// caller)`, `caller` being the library that made the call.
+/// Internal: for rote's own tests.
+#[pyfunction]
+pub fn _trace(py: Python<'_>, on: bool) -> PyResult<Option<Bound<'_, pyo3::types::PyList>>> {
+    if on {
+        clib::trace_start();
+        return Ok(None);
+    }
+    let list = pyo3::types::PyList::empty(py);
+    for (kind, function, path, flags, err, tid, caller) in clib::trace_stop() {
+        list.append((kind, function, path, flags, err, tid, caller))?;
+    }
+    Ok(Some(list))
+}
+
+/// sys.monitoring callbacks on importlib's `_find_and_load`: what happens
+/// while a module is imported is the import's doing, not the call's.
+#[pyfunction]
+pub fn _import_start(_code: &Bound<'_, PyAny>, _offset: i64) {
+    clib::import_depth(1);
+}
+
+#[pyfunction]
+pub fn _import_end(_code: &Bound<'_, PyAny>, _offset: i64, _value: &Bound<'_, PyAny>) {
+    clib::import_depth(-1);
+}
+
+#[pyfunction]
+pub fn _import_unwind(code: &Bound<'_, PyAny>, _offset: i64, _exc: &Bound<'_, PyAny>) {
+    if clib::is_find_and_load(code.as_ptr() as usize) {
+        clib::import_depth(-1);
+    }
+}
+
+/// How many C-library events reached rote since start-up. Internal: tests
+/// check that nothing is reported while no candidate runs.
+#[pyfunction]
+pub fn _c_events() -> u64 {
+    clib::delivered()
 }
 
 /// `__rote_wrap__(func, identity)`: what the rewritten code calls after each

@@ -1,7 +1,8 @@
 //! Capturing what candidate calls print, and printing it again on a hit.
 //!
-//! While any candidate runs, `sys.stdout` and `sys.stderr` are `Tee`s
-//! (`python/_rote_tee.py`): writes reach the terminal at once and are logged.
+//! While any candidate runs, `sys.stdout` and `sys.stderr` (and the streams
+//! logging handlers hold) are `Tee`s (`python/_rote_tee.py`): writes and
+//! flushes reach the terminal at once and are logged.
 //! Each frame remembers where its output starts in the log; a stored entry
 //! keeps its segment as `Dep::Printed`, and a hit writes it to the current
 //! streams in the same order. Output written below the text layer (to
@@ -23,25 +24,21 @@ const TEE_SOURCE: &str = include_str!("../python/_rote_tee.py");
 static TEE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static LOG: PyOnceLock<Py<PyList>> = PyOnceLock::new();
 
-/// The streams replaced while candidates run, to put back afterwards.
-struct Installed {
-    tees: [Option<Py<PyAny>>; 2],
-    originals: [Option<Py<PyAny>>; 2],
-}
+/// What `_rote_tee.install` swapped, for `uninstall`.
+static INSTALLED: Mutex<Option<Py<PyAny>>> = Mutex::new(None);
 
-static INSTALLED: Mutex<Option<Installed>> = Mutex::new(None);
-
-const STREAMS: [&str; 2] = ["stdout", "stderr"];
+/// Flushes are logged with this bit on the stream number.
+const FLUSH: u8 = 0x10;
 
 fn log(py: Python<'_>) -> &Bound<'_, PyList> {
     LOG.get_or_init(py, || PyList::empty(py).unbind()).bind(py)
 }
 
-fn tee_class(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+fn tee_module(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     TEE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
         let code = CString::new(TEE_SOURCE).expect("no NUL in the embedded source");
         let m = PyModule::from_code(py, &code, c"<rote>/_rote_tee.py", c"_rote_tee")?;
-        Ok(m.getattr("Tee")?.unbind())
+        Ok(m.into_any().unbind())
     })
     .map(|t| t.bind(py))
 }
@@ -60,24 +57,9 @@ pub(crate) fn _raw_stream() {
 pub(crate) fn begin(py: Python<'_>) -> PyResult<usize> {
     let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
     if installed.is_none() {
-        let sys = py.import("sys")?;
-        let tee = tee_class(py)?;
         let raw = wrap_pyfunction!(_raw_stream, py)?;
-        let mut state = Installed {
-            tees: [None, None],
-            originals: [None, None],
-        };
-        for (i, name) in STREAMS.iter().enumerate() {
-            let stream = sys.getattr(*name)?;
-            if stream.is_none() {
-                continue;
-            }
-            let t = tee.call1((&stream, log(py), i as u8 + 1, &raw))?;
-            sys.setattr(*name, &t)?;
-            state.tees[i] = Some(t.unbind());
-            state.originals[i] = Some(stream.unbind());
-        }
-        *installed = Some(state);
+        let swapped = tee_module(py)?.call_method1("install", (log(py), raw))?;
+        *installed = Some(swapped.unbind());
     }
     Ok(log(py).len())
 }
@@ -90,7 +72,15 @@ pub(crate) fn end(py: Python<'_>, start: usize) -> PyResult<Vec<Dep>> {
     for item in log.iter().skip(start) {
         let item = item.cast_into::<PyTuple>()?;
         let stream: u8 = item.get_item(0)?.extract()?;
-        let text = item.get_item(1)?.cast_into::<PyString>()?;
+        let text = item.get_item(1)?;
+        if text.is_none() {
+            out.push(Dep::Printed {
+                stream: stream | FLUSH,
+                text: Vec::new(),
+            });
+            continue;
+        }
+        let text = text.cast_into::<PyString>()?;
         let bytes = text.call_method1("encode", ("utf-8", "surrogatepass"))?;
         let bytes = bytes.cast::<PyBytes>()?.as_bytes();
         match out.last_mut() {
@@ -103,18 +93,10 @@ pub(crate) fn end(py: Python<'_>, start: usize) -> PyResult<Vec<Dep>> {
     }
     if !frame::any_active() {
         let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(state) = installed.take() {
-            let sys = py.import("sys")?;
-            for (i, name) in STREAMS.iter().enumerate() {
-                if let (Some(tee), Some(orig)) = (&state.tees[i], &state.originals[i]) {
-                    // The user may have replaced the stream meanwhile: leave theirs.
-                    if sys.getattr(*name)?.is(tee.bind(py)) {
-                        sys.setattr(*name, orig.bind(py))?;
-                    }
-                }
-            }
+        if let Some(swapped) = installed.take() {
+            tee_module(py)?.call_method1("uninstall", (swapped,))?;
         }
-        log.call_method1("clear", ())?;
+        log.call_method0("clear")?;
     }
     Ok(out)
 }
@@ -124,9 +106,17 @@ pub(crate) fn replay(py: Python<'_>, deps: &[Dep]) -> PyResult<()> {
     let sys = py.import("sys")?;
     for dep in deps {
         if let Dep::Printed { stream, text } = dep {
-            let name = if *stream == 2 { "stderr" } else { "stdout" };
+            let name = if stream & !FLUSH == 2 {
+                "stderr"
+            } else {
+                "stdout"
+            };
             let target = sys.getattr(name)?;
             if target.is_none() {
+                continue;
+            }
+            if stream & FLUSH != 0 {
+                target.call_method0("flush")?;
                 continue;
             }
             let s = PyBytes::new(py, text).call_method1("decode", ("utf-8", "surrogatepass"))?;

@@ -29,6 +29,23 @@ fn short(name: &str) -> &str {
     name.strip_prefix("__main__.").unwrap_or(name)
 }
 
+/// What a metadata look at a path saw: missing, or its kind and size.
+pub(crate) fn meta_digest(path: &Path) -> [u8; 32] {
+    use std::os::unix::fs::MetadataExt;
+    let mut h = blake3::Hasher::new();
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            h.update(&(m.mode() & libc::S_IFMT).to_le_bytes());
+            h.update(&m.size().to_le_bytes());
+        }
+        Err(e) => {
+            h.update(b"missing");
+            h.update(&(e.raw_os_error().unwrap_or(0)).to_le_bytes());
+        }
+    }
+    *h.finalize().as_bytes()
+}
+
 /// The interpreter a value was computed under.
 pub(crate) fn interpreter_version(py: Python<'_>) -> String {
     let _ = py;
@@ -87,7 +104,14 @@ pub(crate) fn check(
                     stale("interpreter changed", version.clone())
                 }
             }
-            Dep::Printed { .. } => None,
+            Dep::Printed { .. } | Dep::Arguments { .. } => None,
+            Dep::Meta { path, digest } => {
+                if meta_digest(Path::new(path))[..] == digest[..] {
+                    None
+                } else {
+                    stale("file changed", path.clone())
+                }
+            }
         };
         if bad.is_some() {
             return Ok(bad);

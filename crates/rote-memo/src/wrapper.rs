@@ -213,21 +213,33 @@ fn store_warning(err: &rote_store::StoreError) {
     tracing::warn!(%err, "cache store error; treated as a miss");
 }
 
-/// Why there is no entry: the function's newest entry tells a source edit
-/// from new arguments.
-fn why_absent(store: &Store, w: &Wrapped) -> Stale {
-    match store.latest_deps(&w.name) {
-        Ok(Some(deps)) => {
-            let same = deps.iter().any(|d| {
-                matches!(d, Dep::Code { name, identity } if *name == w.name && identity[..] == w.identity[..])
+/// How many of a function's newest entries a miss looks through for its
+/// reason.
+const REASON_SCAN: u32 = 64;
+
+/// Why there is no entry: an entry for the same arguments (under other
+/// code, then) is a source edit; entries of this code only for other
+/// arguments mean new arguments; entries of other code only, a source edit.
+fn why_absent(store: &Store, w: &Wrapped, args: &[u8; 32]) -> Stale {
+    match store.recent_deps(&w.name, REASON_SCAN) {
+        Ok(entries) if entries.is_empty() => miss("not cached", ""),
+        Ok(entries) => {
+            let same_args = entries.iter().any(|deps| {
+                deps.iter()
+                    .any(|d| matches!(d, Dep::Arguments { digest } if digest[..] == args[..]))
             });
-            if same {
-                miss("argument changed", "")
-            } else {
+            let same_code = entries.iter().any(|deps| {
+                deps.iter().any(|d| {
+                    matches!(d, Dep::Code { name, identity }
+                        if *name == w.name && identity[..] == w.identity[..])
+                })
+            });
+            if same_args || !same_code {
                 miss("source changed", "")
+            } else {
+                miss("argument changed", "")
             }
         }
-        Ok(None) => miss("not cached", ""),
         Err(err) => {
             store_warning(&err);
             miss("not cached", "")
@@ -235,7 +247,14 @@ fn why_absent(store: &Store, w: &Wrapped) -> Stale {
     }
 }
 
-fn lookup(py: Python<'_>, rt: &Runtime, store: &Store, w: &Wrapped, key: &Key) -> PyResult<Lookup> {
+fn lookup(
+    py: Python<'_>,
+    rt: &Runtime,
+    store: &Store,
+    w: &Wrapped,
+    key: &Key,
+    args: &[u8; 32],
+) -> PyResult<Lookup> {
     let found = match rt.cached_found(key) {
         Some(f) => Some(f),
         None => match store.lookup(key) {
@@ -247,7 +266,7 @@ fn lookup(py: Python<'_>, rt: &Runtime, store: &Store, w: &Wrapped, key: &Key) -
         },
     };
     let Some(found) = found else {
-        return Ok(Lookup::Miss(why_absent(store, w)));
+        return Ok(Lookup::Miss(why_absent(store, w, args)));
     };
     match validate::check(py, rt, store, &w.name, &found.deps)? {
         None => Ok(Lookup::Hit(found)),
@@ -314,12 +333,17 @@ fn call<'py>(
     };
     let mut kb = KeyBuilder::new("call");
     kb.field(1, &w.identity);
+    let mut ab = blake3::Hasher::new();
     let mut arg_fps = Vec::with_capacity(bound.len());
     for (name, value) in &bound {
         match arg_fingerprint(value)? {
             Ok(fp) => {
-                kb.field(2, name.to_cow()?.as_bytes());
+                let name = name.to_cow()?;
+                kb.field(2, name.as_bytes());
                 kb.field(3, &fp);
+                ab.update(&(name.len() as u64).to_le_bytes());
+                ab.update(name.as_bytes());
+                ab.update(&fp);
                 arg_fps.push(fp);
             }
             Err(kind) => {
@@ -336,17 +360,29 @@ fn call<'py>(
         }
     }
     let key = kb.finish();
+    let args_digest: [u8; 32] = *ab.finalize().as_bytes();
     let Some(store) = rt.store() else {
         return plain(func, args, kwargs);
     };
-    let why = match lookup(py, rt, store, w, &key)? {
+    let why = match lookup(py, rt, store, w, &key, &args_digest)? {
         Lookup::Hit(found) => match serve(py, rt, store, w, func, found)? {
             Ok(v) => return Ok(v),
             Err(stale) => stale,
         },
         Lookup::Miss(stale) => stale,
     };
-    execute(rt, store, w, func, args, kwargs, &bound, &arg_fps, key, why)
+    execute(
+        rt,
+        store,
+        w,
+        func,
+        args,
+        kwargs,
+        &bound,
+        &arg_fps,
+        (key, args_digest),
+        why,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -359,11 +395,14 @@ fn execute<'py>(
     kwargs: Option<&Bound<'py, PyDict>>,
     bound: &crate::bind::BoundArgs<'py>,
     arg_fps: &[[u8; 32]],
-    key: Key,
+    (key, args_digest): (Key, [u8; 32]),
     why: Stale,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = func.py();
     let own_before = globals::own_data(func)?;
+    let random_before = globals::random_states(py)?;
+    let arg_values: Vec<&Bound<'py, PyAny>> = bound.iter().map(|(_, v)| v).collect();
+    let reachable = globals::reachable_mutables(func, &arg_values)?;
     let out_start = output::begin(py)?;
     frame::push(Frame {
         out_start,
@@ -373,6 +412,14 @@ fn execute<'py>(
     let result = func.call(args, kwargs);
     let mut fr = frame::pop();
     let elapsed = started.elapsed() + fr.saved;
+    if globals::random_changed(&random_before, &globals::random_states(py)?) {
+        fr.taint("uses global random state", "random / numpy.random");
+    }
+    if let Ok(value) = &result {
+        if globals::aliases(value, &reachable)? {
+            fr.taint_local("returns a reference to its input", "");
+        }
+    }
     let printed = output::end(py, fr.out_start)?;
 
     store.record(&w.name, Outcome::Miss);
@@ -407,6 +454,7 @@ fn execute<'py>(
             printed,
             elapsed,
             key,
+            args_digest,
         )?,
     };
     match verdict {
@@ -467,6 +515,15 @@ fn execute<'py>(
 /// listed, the paths it looked for and did not find.
 fn resolve_files(store: &Store, fr: &mut Frame) -> Vec<Dep> {
     let mut out = Vec::new();
+    for path in std::mem::take(&mut fr.stats) {
+        if fr.reads.contains(&path) {
+            continue;
+        }
+        out.push(Dep::Meta {
+            path: path.to_string_lossy().into_owned(),
+            digest: crate::validate::meta_digest(&path).to_vec(),
+        });
+    }
     for path in std::mem::take(&mut fr.reads) {
         let text = path.to_string_lossy().into_owned();
         match store.file_digest(&path) {
@@ -488,6 +545,15 @@ fn resolve_files(store: &Store, fr: &mut Frame) -> Vec<Dep> {
                 });
             }
             Err(err) => fr.taint("unreadable file", format!("{text}: {err}")),
+        }
+    }
+    for path in std::mem::take(&mut fr.missing) {
+        // Still missing: the call's view holds. (Created since, by the call
+        // itself most likely: its own writes decide.)
+        if std::fs::symlink_metadata(&path).is_err() {
+            out.push(Dep::Missing {
+                path: path.to_string_lossy().into_owned(),
+            });
         }
     }
     for path in std::mem::take(&mut fr.listings) {
@@ -525,8 +591,9 @@ fn judge<'py>(
     printed: Vec<Dep>,
     elapsed: Duration,
     key: Key,
+    args_digest: [u8; 32],
 ) -> PyResult<Result<u64, (String, String)>> {
-    if let Some(imp) = &fr.impure {
+    if let Some(imp) = fr.impure.as_ref().or(fr.local.as_ref()) {
         return Ok(Err((imp.reason.clone(), imp.detail.clone())));
     }
     let min = w.min_duration(rt);
@@ -581,6 +648,9 @@ fn judge<'py>(
     deps.push(Dep::Interpreter {
         version: validate::interpreter_version(func.py()),
     });
+    deps.push(Dep::Arguments {
+        digest: args_digest.to_vec(),
+    });
     deps.extend(printed);
     let size = encoded.bytes.len() as u64;
     let entry = NewEntry {
@@ -594,7 +664,12 @@ fn judge<'py>(
     // Keep the deps for the enclosing call (minus the ones it gets anyway).
     fr.deps = deps
         .iter()
-        .filter(|d| !matches!(d, Dep::Printed { .. } | Dep::Interpreter { .. }))
+        .filter(|d| {
+            !matches!(
+                d,
+                Dep::Printed { .. } | Dep::Interpreter { .. } | Dep::Arguments { .. }
+            )
+        })
         .cloned()
         .collect();
     match store.insert(&entry) {

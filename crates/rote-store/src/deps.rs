@@ -53,6 +53,19 @@ pub enum Dep {
         #[serde(with = "serde_bytes")]
         text: Vec<u8>,
     },
+    /// A path whose metadata the call looked at (`os.path.getsize`,
+    /// `isdir`): its kind and size, not its content.
+    Meta {
+        path: String,
+        #[serde(with = "serde_bytes")]
+        digest: Vec<u8>,
+    },
+    /// The call's bound arguments (their digest): tells a source edit from
+    /// new arguments when a lookup misses. Never validated.
+    Arguments {
+        #[serde(with = "serde_bytes")]
+        digest: Vec<u8>,
+    },
 }
 
 pub(crate) fn encode(deps: &[Dep]) -> Vec<u8> {

@@ -249,14 +249,15 @@ impl Index {
         })
     }
 
-    /// The dependencies of the newest entry of `function`, if any: how a
+    /// The dependencies of the newest `limit` entries of `function`: how a
     /// miss tells "source changed" from "argument changed".
-    pub(crate) fn latest_deps(&self, function: &str) -> Result<Option<Vec<u8>>> {
+    pub(crate) fn recent_deps(&self, function: &str, limit: u32) -> Result<Vec<Vec<u8>>> {
         self.retry(|| {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT deps FROM entries WHERE function = ?1 ORDER BY created_ns DESC LIMIT 1",
+                "SELECT deps FROM entries WHERE function = ?1 ORDER BY created_ns DESC LIMIT ?2",
             )?;
-            stmt.query_row([function], |r| r.get(0)).optional()
+            let rows = stmt.query_map(params![function, limit], |r| r.get(0))?;
+            rows.collect()
         })
     }
 

@@ -249,12 +249,14 @@ impl Store {
         }
     }
 
-    /// The dependencies stored with the newest entry of `function`; `None`
-    /// when it has none (or they do not decode).
-    pub fn latest_deps(&self, function: &str) -> Result<Option<Vec<Dep>>> {
+    /// The dependencies stored with the newest `limit` entries of
+    /// `function` (those that decode), newest first.
+    pub fn recent_deps(&self, function: &str, limit: u32) -> Result<Vec<Vec<Dep>>> {
         Ok(self
-            .with_index(|ix| ix.latest_deps(function))?
-            .and_then(|bytes| deps::decode(&bytes).ok()))
+            .with_index(|ix| ix.recent_deps(function, limit))?
+            .iter()
+            .filter_map(|bytes| deps::decode(bytes).ok())
+            .collect())
     }
 
     fn still_points_at(&self, key: &Key, blob: &blobs::BlobId) -> Result<bool> {

@@ -1,0 +1,315 @@
+//! Events from the C library boundary (`rote-interpose`) turned into what a
+//! candidate call depends on or did: files read (by `pyarrow.parquet`,
+//! `numpy.fromfile`, h5py, ...), directories listed, paths looked for and
+//! not found, files written or moved, realtime clock and OS randomness
+//! reads, processes and network.
+//!
+//! The interpreter's own activity is not the call's: files under the
+//! interpreter's prefixes (the standard library, site-packages), Python
+//! sources and bytecode, shared libraries, rote's cache directory, `/proc`
+//! and `/sys` are skipped. The monotonic and CPU clocks are not judged
+//! (the runtime reads them to wait for the GIL and to time things).
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use rote_interpose::{Event as CEvent, Kind};
+
+use crate::frame::{self, Event};
+use crate::runtime;
+
+static EXCLUDED: OnceLock<Vec<PathBuf>> = OnceLock::new();
+static TRACING: AtomicBool = AtomicBool::new(false);
+static DELIVERED: AtomicU64 = AtomicU64::new(0);
+
+/// One traced event, for tests: kind, function, absolute path, flags,
+/// errno, the OS thread it came from, the library that made the call.
+pub(crate) type Traced = (
+    &'static str,
+    String,
+    Option<PathBuf>,
+    i64,
+    i32,
+    i64,
+    Option<String>,
+);
+
+static TRACE: Mutex<Vec<Traced>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// Imports running on this thread (`importlib._bootstrap._find_and_load`
+    /// frames, counted through sys.monitoring): their file, listing and
+    /// randomness activity is the interpreter's (`import random` seeds its
+    /// generator from `getrandom`, the path finder lists `sys.path`).
+    static IMPORTING: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+static FIND_AND_LOAD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+pub(crate) fn import_depth(delta: i32) {
+    let _ = IMPORTING.try_with(|d| d.set((d.get() + delta).max(0)));
+}
+
+/// The unwinding frame is an import's (PY_UNWIND is global; only
+/// `_find_and_load` counts).
+pub(crate) fn is_find_and_load(code: usize) -> bool {
+    code == FIND_AND_LOAD.load(Ordering::Relaxed)
+}
+
+pub(crate) fn current_import_depth() -> i32 {
+    IMPORTING.try_with(|d| d.get()).unwrap_or(0)
+}
+
+/// Whether this thread is inside an import that began after its innermost
+/// candidate did (an import that is running a candidate, a module calling
+/// its own functions at import time, does not hide that call's activity).
+fn importing() -> bool {
+    let depth = current_import_depth();
+    depth > 0 && frame::top_import_base().is_none_or(|base| depth > base)
+}
+
+/// Counts imports: PY_START and PY_RETURN on `_find_and_load` alone, and
+/// PY_UNWIND (a global event) for imports that raise.
+pub(crate) fn watch_imports(py: pyo3::Python<'_>, tool_id: i32) -> pyo3::PyResult<()> {
+    use pyo3::prelude::*;
+    let monitoring = py.import("sys")?.getattr("monitoring")?;
+    let events = monitoring.getattr("events")?;
+    let rote = py.import("rote")?;
+    let target = py
+        .import("importlib._bootstrap")?
+        .getattr("_find_and_load")?
+        .getattr("__code__")?;
+    FIND_AND_LOAD.store(target.as_ptr() as usize, Ordering::Relaxed);
+    let start = events.getattr("PY_START")?;
+    let ret = events.getattr("PY_RETURN")?;
+    let unwind = events.getattr("PY_UNWIND")?;
+    monitoring.call_method1(
+        "register_callback",
+        (tool_id, &start, rote.getattr("_import_start")?),
+    )?;
+    monitoring.call_method1(
+        "register_callback",
+        (tool_id, &ret, rote.getattr("_import_end")?),
+    )?;
+    monitoring.call_method1(
+        "register_callback",
+        (tool_id, &unwind, rote.getattr("_import_unwind")?),
+    )?;
+    let local: i64 = start.extract::<i64>()? | ret.extract::<i64>()?;
+    monitoring.call_method1("set_local_events", (tool_id, target, local))?;
+    monitoring.call_method1("set_events", (tool_id, unwind))?;
+    Ok(())
+}
+
+/// Installs the sink; `excluded` are the interpreter's prefixes.
+pub(crate) fn install(excluded: Vec<PathBuf>) -> bool {
+    let _ = EXCLUDED.set(excluded);
+    rote_interpose::install(sink)
+}
+
+/// Reporting is on while any candidate runs, or while tracing.
+pub(crate) fn refresh(active_frames: bool) {
+    rote_interpose::set_active(active_frames || TRACING.load(Ordering::Relaxed));
+}
+
+pub(crate) fn trace_start() {
+    TRACE.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    TRACING.store(true, Ordering::Relaxed);
+    refresh(frame::any_active());
+}
+
+pub(crate) fn trace_stop() -> Vec<Traced> {
+    TRACING.store(false, Ordering::Relaxed);
+    refresh(frame::any_active());
+    std::mem::take(&mut *TRACE.lock().unwrap_or_else(|e| e.into_inner()))
+}
+
+/// Events handed to the sink since start-up.
+pub(crate) fn delivered() -> u64 {
+    DELIVERED.load(Ordering::Relaxed)
+}
+
+fn kind_name(k: Kind) -> &'static str {
+    match k {
+        Kind::Open => "open",
+        Kind::Stat => "stat",
+        Kind::Opendir => "opendir",
+        Kind::Modify => "modify",
+        Kind::Clock => "clock",
+        Kind::Random => "random",
+        Kind::Process => "process",
+        Kind::Network => "network",
+        Kind::Getpid => "getpid",
+        Kind::Getenv => "getenv",
+    }
+}
+
+/// Absolute, resolved against the directory descriptor or the current
+/// directory at the time; also says whether the current directory counted.
+fn absolute(ev: &CEvent<'_>) -> Option<(PathBuf, bool)> {
+    let raw = Path::new(OsStr::from_bytes(ev.path?.to_bytes()));
+    if raw.is_absolute() {
+        return Some((raw.to_path_buf(), false));
+    }
+    if ev.dirfd == libc::AT_FDCWD {
+        let cwd = std::env::current_dir().ok()?;
+        return Some((cwd.join(raw), true));
+    }
+    let dir = std::fs::read_link(format!("/proc/self/fd/{}", ev.dirfd)).ok()?;
+    Some((dir.join(raw), false))
+}
+
+fn ignored(path: &Path) -> bool {
+    if runtime::get().is_some_and(|rt| rt.in_cache_dir(path)) {
+        return true;
+    }
+    if EXCLUDED
+        .get()
+        .is_some_and(|ex| ex.iter().any(|p| path.starts_with(p)))
+    {
+        return true;
+    }
+    if path.starts_with("/proc") || path.starts_with("/sys") {
+        return true;
+    }
+    if path.components().any(|c| c.as_os_str() == "__pycache__") {
+        return true;
+    }
+    let ext = path.extension().and_then(OsStr::to_str).unwrap_or("");
+    matches!(ext, "py" | "pyc" | "pyi" | "pth" | "so")
+        || path.to_str().is_some_and(|p| p.contains(".so."))
+}
+
+fn is_realtime(clock: i64) -> bool {
+    matches!(
+        clock as libc::clockid_t,
+        libc::CLOCK_REALTIME
+            | libc::CLOCK_REALTIME_COARSE
+            | libc::CLOCK_TAI
+            | libc::CLOCK_REALTIME_ALARM
+    )
+}
+
+/// Made by libpython (on behalf of Python code). rote's own reads (its
+/// timestamps in the store) come from the executable and are not the call's.
+/// A log record's timestamp (`logging` reads `time.time_ns()` for every
+/// record): it reaches the output, which a hit replays, not the value.
+fn in_logging() -> bool {
+    use pyo3::ffi;
+    // SAFETY: PyGILState_Check is safe on any thread; with the GIL held the
+    // current frame and its code are valid (the code is a new reference).
+    unsafe {
+        if ffi::PyGILState_Check() != 1 {
+            return false;
+        }
+        let frame = ffi::PyEval_GetFrame();
+        if frame.is_null() {
+            return false;
+        }
+        let py = pyo3::Python::assume_attached();
+        let Ok(code) = pyo3::Bound::from_owned_ptr_or_err(py, ffi::PyFrame_GetCode(frame).cast())
+        else {
+            return false;
+        };
+        use pyo3::types::PyAnyMethods;
+        code.getattr("co_filename")
+            .ok()
+            .and_then(|f| f.extract::<String>().ok())
+            .is_some_and(|f| f.ends_with("/logging/__init__.py"))
+    }
+}
+
+fn by_interpreter(ev: &CEvent<'_>) -> bool {
+    ev.caller_object()
+        .is_none_or(|o| o.starts_with("libpython"))
+}
+
+fn writes(flags: i64) -> bool {
+    let f = flags as libc::c_int;
+    f & libc::O_ACCMODE != libc::O_RDONLY
+        || f & (libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND) != 0
+}
+
+fn taint(reason: &str, detail: impl Into<String>) {
+    frame::record_from_c(Event::Taint {
+        reason: reason.to_owned(),
+        detail: detail.into(),
+    });
+}
+
+fn sink(ev: &CEvent<'_>) {
+    DELIVERED.fetch_add(1, Ordering::Relaxed);
+    // The monotonic clocks: read constantly by the runtime itself.
+    if ev.kind == Kind::Clock && !is_realtime(ev.flags) && !TRACING.load(Ordering::Relaxed) {
+        return;
+    }
+    let resolved = absolute(ev);
+    if TRACING.load(Ordering::Relaxed) {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() } as i64;
+        TRACE.lock().unwrap_or_else(|e| e.into_inner()).push((
+            kind_name(ev.kind),
+            ev.function.to_owned(),
+            resolved.as_ref().map(|(p, _)| p.clone()),
+            ev.flags,
+            ev.err,
+            tid,
+            ev.caller_object(),
+        ));
+    }
+    if !frame::any_active() || importing() {
+        return;
+    }
+    match ev.kind {
+        // Native libraries read the wall clock and seed generators for their
+        // own purposes (libstdc++'s timed waits in Arrow's thread pool read
+        // CLOCK_REALTIME); what they return does not depend on it. Made by
+        // the interpreter itself, the read is the program's: `time.time()`,
+        // `datetime.now()`, `os.urandom`, `uuid4`, an unseeded `Random()`.
+        Kind::Clock => {
+            if is_realtime(ev.flags) && by_interpreter(ev) && !in_logging() {
+                taint("reads the clock", ev.function);
+            }
+        }
+        Kind::Random => {
+            if by_interpreter(ev) {
+                taint("reads randomness", ev.function);
+            }
+        }
+        Kind::Process => taint("starts a process", ev.function),
+        Kind::Network => taint("network", ev.function),
+        Kind::Getpid | Kind::Getenv => {}
+        Kind::Open | Kind::Stat | Kind::Opendir | Kind::Modify => {
+            let Some((path, via_cwd)) = resolved else {
+                return;
+            };
+            if path == Path::new("/dev/urandom") || path == Path::new("/dev/random") {
+                taint("reads randomness", path.display().to_string());
+                return;
+            }
+            if path.starts_with("/dev") || ignored(&path) {
+                return;
+            }
+            if via_cwd {
+                if let Ok(cwd) = std::env::current_dir() {
+                    frame::record_from_c(Event::Cwd(cwd));
+                }
+            }
+            match ev.kind {
+                Kind::Open if writes(ev.flags) => taint("writes file", path.display().to_string()),
+                Kind::Open => frame::record_from_c(Event::Read(path)),
+                Kind::Stat if ev.err == 0 => frame::record_from_c(Event::Stat(path)),
+                Kind::Stat => {
+                    if ev.err == libc::ENOENT || ev.err == libc::ENOTDIR {
+                        frame::record_from_c(Event::Missing(path));
+                    }
+                }
+                Kind::Opendir => frame::record_from_c(Event::Listing(path)),
+                _ => taint("modifies files", path.display().to_string()),
+            }
+        }
+    }
+}
