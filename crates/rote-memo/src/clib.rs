@@ -110,9 +110,18 @@ pub(crate) fn install(excluded: Vec<PathBuf>) -> bool {
     rote_interpose::install(sink)
 }
 
+/// `ROTE_INTERPOSE=0` leaves the layer silent (for measuring what it costs;
+/// never for real use: compiled code's reads then go unseen).
+static DISABLED: OnceLock<bool> = OnceLock::new();
+
+fn disabled() -> bool {
+    *DISABLED.get_or_init(|| std::env::var_os("ROTE_INTERPOSE").is_some_and(|v| v == "0"))
+}
+
 /// Reporting is on while any candidate runs, or while tracing.
 pub(crate) fn refresh(active_frames: bool) {
-    rote_interpose::set_active(active_frames || TRACING.load(Ordering::Relaxed));
+    let on = (active_frames || TRACING.load(Ordering::Relaxed)) && !disabled();
+    rote_interpose::set_active(on);
 }
 
 pub(crate) fn trace_start() {
