@@ -14,6 +14,7 @@
 mod audit;
 mod bind;
 mod clib;
+mod embedded;
 mod frame;
 mod globals;
 mod output;

@@ -9,7 +9,6 @@
 //! `sys.stdout.buffer`, or by C code to the descriptors) cannot be replayed,
 //! so a call that reaches for `buffer` is not stored.
 
-use std::ffi::CString;
 use std::sync::Mutex;
 
 use pyo3::prelude::*;
@@ -18,8 +17,6 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use rote_store::Dep;
 
 use crate::frame;
-
-const TEE_SOURCE: &str = include_str!("../python/_rote_tee.py");
 
 static TEE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static LOG: PyOnceLock<Py<PyList>> = PyOnceLock::new();
@@ -36,9 +33,7 @@ fn log(py: Python<'_>) -> &Bound<'_, PyList> {
 
 fn tee_module(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     TEE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        let code = CString::new(TEE_SOURCE).expect("no NUL in the embedded source");
-        let m = PyModule::from_code(py, &code, c"<rote>/_rote_tee.py", c"_rote_tee")?;
-        Ok(m.into_any().unbind())
+        Ok(crate::embedded::TEE.load(py)?.into_any().unbind())
     })
     .map(|t| t.bind(py))
 }

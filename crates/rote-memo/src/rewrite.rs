@@ -3,7 +3,7 @@
 //! result under the cache directory (`v1/code/`) so that a warm run does not
 //! parse or import `ast`.
 
-use std::ffi::{CString, OsStr};
+use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
@@ -13,18 +13,14 @@ use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 
 use crate::runtime;
 
-const SOURCE: &str = include_str!("../python/_rote_rewrite.py");
+const SOURCE: &str = crate::embedded::REWRITE.source;
 
 static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
 fn module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
     MODULE
         .get_or_try_init(py, || -> PyResult<Py<PyModule>> {
-            let code = CString::new(SOURCE).expect("no NUL in the embedded source");
-            Ok(
-                PyModule::from_code(py, &code, c"<rote>/_rote_rewrite.py", c"_rote_rewrite")?
-                    .unbind(),
-            )
+            Ok(crate::embedded::REWRITE.load(py)?.unbind())
         })
         .map(|m| m.bind(py))
 }
