@@ -30,7 +30,9 @@ fn main() {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            println!("cargo:warning=could not precompile {src} with `{python}`; it is compiled at run time");
+            println!(
+                "cargo:warning=could not precompile {src} with `{python}`; it is compiled at run time"
+            );
             std::fs::write(&dest, b"").expect("OUT_DIR is writable");
         }
     }

@@ -56,7 +56,9 @@ impl Embedded {
                 };
                 match module {
                     Ok(m) => return Ok(m.cast_into::<PyModule>()?),
-                    Err(err) => tracing::debug!(%err, "precompiled module failed; compiling the source"),
+                    Err(err) => {
+                        tracing::debug!(%err, "precompiled module failed; compiling the source")
+                    }
                 }
             }
         }

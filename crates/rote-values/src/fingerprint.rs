@@ -47,7 +47,7 @@ use crate::Refused;
 use crate::npy;
 
 /// Changes whenever the encoding does, so that old fingerprints never match.
-const DOMAIN: &[u8] = b"rote fingerprint v1\n";
+const DOMAIN: &[u8] = b"rote fingerprint v2\n";
 
 /// Below this, `update_rayon` costs more in coordination than it saves.
 const PARALLEL_MIN: usize = 1 << 20;
@@ -104,13 +104,24 @@ class _SetSpotter(pickle.Pickler):
         return None
 
 def dumps(obj):
-    """obj's pickle, or None when it contains a set or frozenset."""
+    """obj's pickle stream and its out-of-band buffers (not copied: large
+    arrays inside pandas objects are hashed where they lie), or None when it
+    contains a set or frozenset."""
     buffer = io.BytesIO()
+    views = []
     try:
-        _SetSpotter(buffer, protocol=5).dump(obj)
+        _SetSpotter(buffer, protocol=5, buffer_callback=views.append).dump(obj)
+        views = [v.raw() for v in views]
     except _SetFound:
         return None
-    return buffer.getvalue()
+    except BufferError:
+        # A non-contiguous buffer cannot be raw(): everything in band.
+        buffer, views = io.BytesIO(), []
+        try:
+            _SetSpotter(buffer, protocol=5).dump(obj)
+        except _SetFound:
+            return None
+    return buffer.getvalue(), views
 "#;
 
 fn helpers(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
@@ -332,9 +343,19 @@ impl<'py> Walk<'py> {
             put_tagged(out, tag::DIGEST, &digest);
         } else {
             match pickled(&obj)? {
-                Ok(stream) => {
+                Ok((stream, views)) => {
                     out.update(&[tag::PICKLE]);
                     put_bytes(out, stream.as_bytes());
+                    put_len(out, views.len());
+                    for view in &views {
+                        let buf = pyo3::buffer::PyBuffer::<u8>::get(view)?;
+                        // SAFETY: raw() gave a contiguous byte view that the
+                        // buffer keeps alive; no Python code runs meanwhile.
+                        let bytes = unsafe {
+                            std::slice::from_raw_parts(buf.buf_ptr() as *const u8, buf.len_bytes())
+                        };
+                        put_bytes(out, bytes);
+                    }
                 }
                 Err(refusal) => return Ok(Err(refusal)),
             }
@@ -537,11 +558,17 @@ fn hash_items(
 
 /// `obj`'s pickle stream, or why it is refused: not picklable, or holding a
 /// set whose order the hash seed decides.
-fn pickled<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Result<Bound<'py, PyBytes>, Refused>> {
+#[allow(clippy::type_complexity)]
+fn pickled<'py>(
+    obj: &Bound<'py, PyAny>,
+) -> PyResult<Result<(Bound<'py, PyBytes>, Vec<Bound<'py, PyAny>>), Refused>> {
     let py = obj.py();
     match helpers(py)?.getattr("dumps")?.call1((obj,)) {
-        Ok(stream) if stream.is_none() => Ok(Err(refused(&type_name(obj)))),
-        Ok(stream) => Ok(Ok(stream.cast_into::<PyBytes>()?)),
+        Ok(found) if found.is_none() => Ok(Err(refused(&type_name(obj)))),
+        Ok(found) => {
+            let (stream, views): (Bound<'py, PyBytes>, Vec<Bound<'py, PyAny>>) = found.extract()?;
+            Ok(Ok((stream, views)))
+        }
         // KeyboardInterrupt, SystemExit and the like are not about the value.
         Err(err) if !err.is_instance_of::<pyo3::exceptions::PyException>(py) => Err(err),
         Err(err) => {
