@@ -38,7 +38,26 @@ pub struct Wrapped {
     fast: AtomicU32,
     stored_any: AtomicBool,
     disabled: AtomicBool,
+    /// The last run found every call impure (it wrote a file, say): this
+    /// run runs it without building a key it could never store.
+    impure_last_run: std::sync::OnceLock<bool>,
 }
+
+/// Reasons that a call's effects, not its inputs, kept it out of the cache.
+const IMPURE: &[&str] = &[
+    "writes file",
+    "modifies files",
+    "starts a process",
+    "network",
+    "reads the clock",
+    "reads randomness",
+    "uses global random state",
+    "writes stdout directly",
+    "changes directory",
+    "changes environment",
+    "opens a file descriptor",
+    "opens a database",
+];
 
 fn str_attr(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
     obj.getattr(name)?.extract()
@@ -68,6 +87,7 @@ pub(crate) fn new_wrapped<'py>(
             fast: AtomicU32::new(0),
             stored_any: AtomicBool::new(false),
             disabled: AtomicBool::new(false),
+            impure_last_run: std::sync::OnceLock::new(),
         },
     )?;
     // Only strings go into the wrapper's own dict (the type's `__module__`
@@ -166,6 +186,17 @@ impl Wrapped {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .unwrap_or_else(|| rt.min_duration())
+    }
+
+    fn impure_last_run(&self, rt: &Runtime, store: &Store) -> bool {
+        *self
+            .impure_last_run
+            .get_or_init(|| match store.last_run_of(&rt.info.script, &self.name) {
+                Ok(Some((0, 0, reasons))) => {
+                    !reasons.is_empty() && reasons.iter().all(|r| IMPURE.contains(&r.as_str()))
+                }
+                _ => false,
+            })
     }
 
     fn own_dep(&self) -> Dep {
@@ -328,6 +359,9 @@ fn call<'py>(
     let Some(params) = &w.params else {
         return plain(func, args, kwargs);
     };
+    if let Some(store) = rt.store().filter(|s| w.impure_last_run(rt, s)) {
+        return unkeyed(rt, store, w, func, args, kwargs);
+    }
     let Some(bound) = params.bind(func, args, kwargs)? else {
         return plain(func, args, kwargs);
     };
@@ -485,7 +519,13 @@ fn execute<'py>(
         }
     }
 
-    // What this call depended on and did is the enclosing call's too.
+    hand_to_enclosing(w, func, fr, file_deps);
+    result
+}
+
+/// What a call depended on and did is the enclosing call's too.
+fn hand_to_enclosing(w: &Wrapped, func: &Bound<'_, PyAny>, fr: Frame, file_deps: Vec<Dep>) {
+    let py = func.py();
     let own = w.own_dep();
     let Frame {
         deps,
@@ -508,6 +548,44 @@ fn execute<'py>(
             p.add_callee(c.bind(py));
         }
     });
+}
+
+/// A call of a function the last run found impure: run in a frame (what it
+/// reads and does still counts for the calls around it), judged only for
+/// its effects, never keyed or stored.
+fn unkeyed<'py>(
+    rt: &Runtime,
+    store: &Store,
+    w: &Wrapped,
+    func: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = func.py();
+    let out_start = output::begin(py)?;
+    frame::push(Frame {
+        out_start,
+        ..Frame::default()
+    });
+    let result = func.call(args, kwargs);
+    let mut fr = frame::pop();
+    output::end(py, fr.out_start)?;
+    store.record(&w.name, Outcome::Miss);
+    rt.count_miss(&w.name, None);
+    let file_deps = resolve_files(store, &mut fr);
+    // The same reason as last time keeps the next run on this path; a call
+    // that turned out pure sends the next run back to the keyed one.
+    let reason = match (&result, &fr.impure) {
+        (Err(_), _) => "raised".to_owned(),
+        (Ok(_), Some(imp)) => imp.reason.clone(),
+        (Ok(_), None) => "impure last run".to_owned(),
+    };
+    store.record(&w.name, Outcome::Reason(&reason));
+    rt.decision(format_args!(
+        "not stored {} ({reason}; not keyed, impure last run)",
+        w.name
+    ));
+    hand_to_enclosing(w, func, fr, file_deps);
     result
 }
 

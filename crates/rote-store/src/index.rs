@@ -249,6 +249,42 @@ impl Index {
         })
     }
 
+    /// What the newest recorded run of `script` did with `function`:
+    /// (stored, hits, reasons).
+    pub(crate) fn last_run_of(
+        &self,
+        script: &str,
+        function: &str,
+    ) -> Result<Option<(u64, u64, Vec<String>)>> {
+        self.retry(|| {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT rf.run_id, rf.stored, rf.hits FROM run_functions rf
+                 JOIN runs r ON r.run_id = rf.run_id
+                 WHERE r.script = ?1 AND rf.function = ?2
+                 ORDER BY r.updated_ns DESC LIMIT 1",
+            )?;
+            let Some((run_id, stored, hits)) = stmt
+                .query_row(params![script, function], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT reason FROM run_reasons WHERE run_id = ?1 AND function = ?2",
+            )?;
+            let reasons = stmt
+                .query_map(params![run_id, function], |r| r.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?;
+            Ok(Some((stored.max(0) as u64, hits.max(0) as u64, reasons)))
+        })
+    }
+
     /// The dependencies of the newest `limit` entries of `function`: how a
     /// miss tells "source changed" from "argument changed".
     pub(crate) fn recent_deps(&self, function: &str, limit: u32) -> Result<Vec<Vec<u8>>> {

@@ -249,6 +249,16 @@ impl Store {
         }
     }
 
+    /// What the newest recorded run of `script` did with `function`:
+    /// (calls stored, hits, reasons recorded).
+    pub fn last_run_of(
+        &self,
+        script: &str,
+        function: &str,
+    ) -> Result<Option<(u64, u64, Vec<String>)>> {
+        self.with_index(|ix| ix.last_run_of(script, function))
+    }
+
     /// The dependencies stored with the newest `limit` entries of
     /// `function` (those that decode), newest first.
     pub fn recent_deps(&self, function: &str, limit: u32) -> Result<Vec<Vec<Dep>>> {
