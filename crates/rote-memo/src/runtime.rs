@@ -66,6 +66,16 @@ pub(crate) struct Runtime {
 
 static RUNTIME: OnceLock<Runtime> = OnceLock::new();
 
+/// Set in the child of a `fork` (multiprocessing's default start method on
+/// Linux): the parent's SQLite connection and in-memory records must not be
+/// used there, so a forked child runs every call uncached and commits
+/// nothing.
+static FORKED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn after_fork_in_child() {
+    FORKED.store(true, Ordering::Relaxed);
+}
+
 /// The runtime, when memoization is on in this process.
 pub(crate) fn get() -> Option<&'static Runtime> {
     RUNTIME.get()
@@ -76,6 +86,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 pub(crate) fn install(settings: Settings, info: RunInfo) -> bool {
+    // SAFETY: registers a plain function with no preconditions.
+    unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
     let min = settings.min_duration.as_nanos().min(u64::MAX as u128) as u64;
     RUNTIME
         .set(Runtime {
@@ -94,7 +106,7 @@ pub(crate) fn install(settings: Settings, info: RunInfo) -> bool {
 
 impl Runtime {
     pub fn enabled(&self) -> bool {
-        self.enabled.load(Ordering::Relaxed)
+        self.enabled.load(Ordering::Relaxed) && !FORKED.load(Ordering::Relaxed)
     }
 
     pub fn set_enabled(&self, on: bool) {
@@ -199,6 +211,9 @@ impl Runtime {
     /// Commits this process's statistics and prints the summary line; runs
     /// once, at the very end of finalization.
     pub fn finish(&self) {
+        if FORKED.load(Ordering::Relaxed) {
+            return;
+        }
         if let Some(Some(store)) = self.store.get() {
             if let Err(err) = store.commit_run(&self.info.run_id, &self.info.script) {
                 eprintln!("rote: warning: cannot record this run's statistics: {err}");
