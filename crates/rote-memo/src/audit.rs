@@ -20,7 +20,9 @@ use crate::runtime;
 /// # Safety
 /// `args` must be the event's argument tuple, valid for the call.
 pub unsafe fn on_audit(event: &CStr, args: *mut ffi::PyObject) {
-    if !frame::any_active() {
+    // What a module does while it is imported (numpy sets environment
+    // variables, reads its config) is the import's doing, not the call's.
+    if !frame::any_active() || crate::clib::importing() {
         return;
     }
     // SAFETY: audit hooks run with the GIL held.

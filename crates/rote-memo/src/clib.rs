@@ -66,7 +66,7 @@ pub(crate) fn current_import_depth() -> i32 {
 /// Whether this thread is inside an import that began after its innermost
 /// candidate did (an import that is running a candidate, a module calling
 /// its own functions at import time, does not hide that call's activity).
-fn importing() -> bool {
+pub(crate) fn importing() -> bool {
     let depth = current_import_depth();
     depth > 0 && frame::top_import_base().is_none_or(|base| depth > base)
 }

@@ -162,6 +162,40 @@ fn module_version(py: Python<'_>, module: &str) -> PyResult<[u8; 32]> {
     Ok(digest)
 }
 
+/// Which installed copy of a top-level package a name imported inside a
+/// function refers to: its origin file with size and modification time
+/// (an upgrade rewrites it), found without importing it. `None` for the
+/// standard library (the interpreter version covers it) and for names that
+/// are not importable.
+pub(crate) fn installed_version(py: Python<'_>, top: &str) -> PyResult<Option<String>> {
+    let sys = py.import("sys")?;
+    if top == "builtins"
+        || top == "__main__"
+        || sys.getattr("stdlib_module_names")?.contains(top)?
+    {
+        return Ok(None);
+    }
+    let spec = match sys.getattr("modules")?.get_item(top) {
+        Ok(m) => m.getattr_opt("__spec__")?,
+        Err(_) => py
+            .import("importlib.util")?
+            .getattr("find_spec")?
+            .call1((top,))
+            .ok(),
+    };
+    let Some(origin) = spec
+        .filter(|s| !s.is_none())
+        .and_then(|s| s.getattr("origin").ok())
+        .and_then(|o| o.extract::<String>().ok())
+    else {
+        return Ok(None);
+    };
+    use std::os::unix::fs::MetadataExt;
+    Ok(std::fs::metadata(&origin)
+        .ok()
+        .map(|md| format!("{origin}@{}.{}:{}", md.mtime(), md.mtime_nsec(), md.size())))
+}
+
 fn str_attr(obj: &Bound<'_, PyAny>, name: &str) -> String {
     obj.getattr_opt(name)
         .ok()
@@ -325,6 +359,11 @@ pub(crate) fn collect<'py>(
         None => return Ok(Ok(Vec::new())),
     };
     let builtins = py.import("builtins")?.dict();
+    let modules = py
+        .import("sys")?
+        .getattr("modules")?
+        .cast_into::<PyDict>()?;
+    let mut distributions: BTreeMap<String, String> = BTreeMap::new();
     let mut out: BTreeMap<String, Fingerprint> = BTreeMap::new();
     let mut visited: HashSet<usize> = HashSet::new();
     let mut work: Vec<Bound<'py, PyAny>> = roots
@@ -363,6 +402,15 @@ pub(crate) fn collect<'py>(
             let Some(value) = globals.get_item(name)? else {
                 if builtins.contains(name)? {
                     out.insert(dep_name, tagged(b'b', &[0; 32]));
+                } else if modules.contains(name)? {
+                    // `import numpy` inside the function: a local name,
+                    // so no global; the installed version is the dependency.
+                    let top = name.to_cow()?.into_owned();
+                    if !distributions.contains_key(&top) {
+                        if let Some(version) = installed_version(py, &top)? {
+                            distributions.insert(top, version);
+                        }
+                    }
                 }
                 continue;
             };
@@ -436,6 +484,11 @@ pub(crate) fn collect<'py>(
             name,
             fingerprint: fp.to_vec(),
         })
+        .chain(
+            distributions
+                .into_iter()
+                .map(|(name, version)| Dep::Distribution { name, version }),
+        )
         .collect()))
 }
 

@@ -37,7 +37,7 @@ pub use wrapper::Wrapped;
 /// import hook for project modules, and the exit hook that commits the
 /// run's statistics. Call once, after start-up, before user code.
 pub fn start(py: Python<'_>, settings: Settings, info: RunInfo, tool_id: i32) -> PyResult<()> {
-    let roots = info.roots.clone();
+    let mut roots = info.roots.clone();
     if !runtime::install(settings, info) {
         return Ok(());
     }
@@ -47,6 +47,21 @@ pub fn start(py: Python<'_>, settings: Settings, info: RunInfo, tool_id: i32) ->
         let p: std::path::PathBuf = sys.getattr(name)?.extract()?;
         if !roots.iter().any(|r| r.starts_with(&p)) && !prefixes.contains(&p) {
             prefixes.push(p);
+        }
+    }
+    // Code on `sys.path` outside the interpreter and site-packages is the
+    // user's too: `PYTHONPATH` directories, packages installed in editable
+    // (development) mode through a `.pth` path entry.
+    for entry in sys.getattr("path")?.try_iter()? {
+        let Ok(entry) = entry?.extract::<std::path::PathBuf>() else {
+            continue;
+        };
+        let outside = !prefixes.iter().any(|p| entry.starts_with(p))
+            && !entry
+                .components()
+                .any(|c| c.as_os_str() == "site-packages" || c.as_os_str() == "dist-packages");
+        if entry.is_absolute() && entry.is_dir() && outside && !roots.contains(&entry) {
+            roots.push(entry);
         }
     }
     if !clib::install(prefixes) {

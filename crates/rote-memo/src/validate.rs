@@ -96,7 +96,13 @@ pub(crate) fn check(
                 Ok(cwd) if cwd.as_os_str() == std::ffi::OsStr::new(path) => None,
                 _ => stale("working directory changed", path.clone()),
             },
-            Dep::Distribution { name, .. } => stale("distribution changed", name.clone()),
+            Dep::Distribution { name, version } => {
+                if globals::installed_version(py, name)?.as_ref() == Some(version) {
+                    None
+                } else {
+                    stale(format!("distribution changed: {name}"), "")
+                }
+            }
             Dep::Interpreter { version } => {
                 if *version == interpreter_version(py) {
                     None
