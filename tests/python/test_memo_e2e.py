@@ -1166,3 +1166,156 @@ def test_unseeded_random_is_not_replayed(project):
     )
     seen = {project.rote().stdout for _ in range(3)}
     assert len(seen) == 3
+
+
+# ---------------------------------------------------------------------------
+# Code outside the script's folder, workers, compiled readers, the terminal
+
+
+def test_pythonpath_module_is_project_code(project):
+    """A module found through PYTHONPATH (as an editable install's path entry
+    would be) is rewritten too: editing it misses its callers."""
+    lib = project.root / "lib"
+    project.write(
+        "lib/shared.py",
+        """
+        def double(x):
+            return x * 2
+        """,
+    )
+    project.write(
+        "app/main.py",
+        """
+        import shared
+
+
+        def stage(x):
+            return shared.double(x) + 1
+
+
+        print(stage(20))
+        """,
+    )
+    project.env["PYTHONPATH"] = str(lib)
+    assert project.run("app/main.py")["__main__.stage"] == miss()
+    assert project.run("app/main.py") == {"__main__.stage": hit()}
+    project.edit("lib/shared.py", "x * 2", "x * 3")
+    report = project.run("app/main.py")
+    assert report["__main__.stage"] == miss("callee changed: shared.double")
+    assert project.last.stdout == "61\n"
+
+
+MULTIPROCESSING = """
+import multiprocessing as mp
+
+
+def square(x):
+    return x * x
+
+
+def pooled(method, n):
+    with mp.get_context(method).Pool(2) as pool:
+        return pool.map(square, range(n))
+
+
+if __name__ == "__main__":
+    print(square(7))
+    for method in ("fork", "spawn", "forkserver"):
+        print(method, pooled(method, 5))
+"""
+
+
+def test_wrapped_functions_work_in_multiprocessing_workers(project):
+    """Wrapped functions pickle by reference and run in fork, spawn and
+    forkserver workers; the output is python's on a cold and a warm run."""
+    project.write("main.py", MULTIPROCESSING)
+    project.run()
+    report = project.run()
+    assert report["__main__.square"]["hits"] == 1
+
+
+def test_parquet_read_by_compiled_code_is_a_dependency(project):
+    """pyarrow reads the file in C++ (no Python open): rewriting it between
+    runs is still a miss, and the output is python's."""
+    pytest.importorskip("pyarrow")
+    project.write(
+        "make.py",
+        """
+        import sys
+        import pandas as pd
+
+        pd.DataFrame({"a": range(int(sys.argv[1]))}).to_parquet("data.parquet")
+        """,
+    )
+    project.write(
+        "main.py",
+        """
+        import pyarrow.parquet as pq
+
+
+        def total(path):
+            return int(pq.read_table(path).column("a").to_numpy().sum())
+
+
+        print(total("data.parquet"))
+        """,
+    )
+    assert project.python("make.py", "100").returncode == 0
+    assert project.run() == {"__main__.total": miss()}
+    assert project.run() == {"__main__.total": hit()}
+    assert project.python("make.py", "200").returncode == 0
+    assert project.run() == {"__main__.total": miss("file changed")}
+    assert project.last.stdout == "19900\n"
+
+
+def test_summary_line_on_a_terminal(project):
+    """With stderr on a terminal, a run ends with one summary line; `-q`
+    silences it; on a pipe there is none (checked by every other test)."""
+    import pty
+
+    project.write(
+        "main.py",
+        """
+        import time
+
+
+        def slow():
+            time.sleep(0.05)
+            return 1
+
+
+        print(slow())
+        """,
+    )
+
+    def on_tty(*flags):
+        argv = [ROTE, "run", "--cache-dir", str(project.cache), "--min-duration", "0"]
+        leader, follower = pty.openpty()
+        try:
+            subprocess.run(
+                [*argv, *flags, "main.py"],
+                cwd=project.root,
+                env=project.env,
+                stdout=subprocess.DEVNULL,
+                stderr=follower,
+                timeout=TIMEOUT,
+                check=True,
+            )
+            os.close(follower)
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(leader, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(leader)
+        return b"".join(chunks).decode().replace("\r\n", "\n")
+
+    assert on_tty() == "rote: 0 hits; 1 miss; 1 stored\n"
+    warm = on_tty()
+    assert warm.startswith("rote: 1 hit, saved 0.") and warm.endswith(" s\n"), warm
+    assert on_tty("-q") == ""
