@@ -758,11 +758,6 @@ def test_nothing_is_reported_in_python_mode():
 # Known gaps (bugs): strict xfails, to be turned into plain tests when fixed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rote._trace records nothing under `rote -m`/`rote -c`: the C layer's "
-    "sink is installed by rote_memo::start, which only `rote run` calls",
-)
 def test_trace_records_in_python_mode():
     rote._trace(True)
     os.stat(__file__)
@@ -782,12 +777,6 @@ print(len(stamp()))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="np.datetime64('now') reads the wall clock with time() from "
-    "_multiarray_umath, not libpython: clib.rs drops realtime clock reads not "
-    "made by libpython, so the call is stored and a hit replays a stale time",
-)
 def test_wall_clock_read_by_numpy_is_not_stored(tmp_path):
     project = Project(tmp_path)
     project.write("main.py", CLOCK_IN_NUMPY)

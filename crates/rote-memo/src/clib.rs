@@ -125,6 +125,9 @@ pub(crate) fn refresh(active_frames: bool) {
 }
 
 pub(crate) fn trace_start() {
+    // Outside `rote run` (python mode) nothing installed the sink yet.
+    let _ = EXCLUDED.set(Vec::new());
+    rote_interpose::install(sink);
     TRACE.lock().unwrap_or_else(|e| e.into_inner()).clear();
     TRACING.store(true, Ordering::Relaxed);
     refresh(frame::any_active());
@@ -231,9 +234,23 @@ fn in_logging() -> bool {
     }
 }
 
+/// Made by libpython (on behalf of Python code). rote's own reads come
+/// from the executable and are not the call's.
 fn by_interpreter(ev: &CEvent<'_>) -> bool {
     ev.caller_object()
         .is_none_or(|o| o.starts_with("libpython"))
+}
+
+/// Made by rote itself or by a language runtime's support library, which
+/// reads the wall clock to bound a wait, not to compute a value.
+fn by_runtime_support(ev: &CEvent<'_>) -> bool {
+    ev.caller_object().is_some_and(|o| {
+        o == "rote"
+            || o.starts_with("libstdc++")
+            || o.starts_with("libgomp")
+            || o.starts_with("libomp")
+            || o.starts_with("libgcc")
+    })
 }
 
 fn writes(flags: i64) -> bool {
@@ -273,13 +290,14 @@ fn sink(ev: &CEvent<'_>) {
         return;
     }
     match ev.kind {
-        // Native libraries read the wall clock and seed generators for their
-        // own purposes (libstdc++'s timed waits in Arrow's thread pool read
-        // CLOCK_REALTIME); what they return does not depend on it. Made by
-        // the interpreter itself, the read is the program's: `time.time()`,
-        // `datetime.now()`, `os.urandom`, `uuid4`, an unseeded `Random()`.
+        // The wall clock is the program's input (`time.time()`,
+        // `datetime.now()`, `np.datetime64("now")`), except where the C++
+        // and OpenMP runtimes read it to time a wait (Arrow's thread pool
+        // waits on a condition variable through libstdc++), and a log
+        // record's timestamp, which reaches the output (replayed), not the
+        // value.
         Kind::Clock => {
-            if is_realtime(ev.flags) && by_interpreter(ev) && !in_logging() {
+            if is_realtime(ev.flags) && !by_runtime_support(ev) && !in_logging() {
                 taint("reads the clock", ev.function);
             }
         }
