@@ -89,12 +89,24 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8], fsync: bool) -> Result
     write_via(path.parent().unwrap_or(Path::new(".")), path, bytes, fsync)
 }
 
+/// blake3 of a value, on all cores when it is large.
+fn content_hash(value: &[u8]) -> [u8; 32] {
+    if value.len() >= 1 << 20 {
+        *blake3::Hasher::new()
+            .update_rayon(value)
+            .finalize()
+            .as_bytes()
+    } else {
+        *blake3::hash(value).as_bytes()
+    }
+}
+
 /// Stores `value`, once per distinct content; returns its id and checksum.
 /// An existing file of the same content is reused (its mtime refreshed, so
 /// garbage collection's grace period starts again); a damaged one is
 /// replaced.
 pub(crate) fn write(layout: &Layout, value: &[u8], fsync: bool) -> Result<(BlobId, u64)> {
-    let id = BlobId(*blake3::hash(value).as_bytes());
+    let id = BlobId(content_hash(value));
     let sum = checksum(value);
     let path = id.path(layout);
     if read_verified(layout, &id, value.len() as u64, sum).is_ok() {

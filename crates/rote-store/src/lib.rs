@@ -305,7 +305,10 @@ impl Store {
                 .record(entry.function, Outcome::Reason("too large"));
             return Ok(false);
         }
-        let (blob, checksum) = blobs::write(&self.layout, entry.value, self.opts.fsync)?;
+        // Blobs are not fsynced, even with `fsync` on: one lost or torn by a
+        // system crash fails its size or checksum test on the next read and
+        // is a miss. Only the index commit is made durable.
+        let (blob, checksum) = blobs::write(&self.layout, entry.value, false)?;
         let deps = deps::encode(entry.deps);
         let now = now_ns();
         // Deleters unlink a blob only inside a write transaction after checking
@@ -313,7 +316,7 @@ impl Store {
         // race with a collector that saw it unreferenced a moment ago.
         let total = self.with_index(|ix| {
             ix.insert(entry, &blob, checksum, &deps, now, &mut || {
-                blobs::ensure_present(&self.layout, &blob, entry.value, self.opts.fsync)
+                blobs::ensure_present(&self.layout, &blob, entry.value, false)
             })
         })?;
         if let Some(limit) = self.opts.max_size {
