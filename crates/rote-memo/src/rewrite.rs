@@ -30,7 +30,7 @@ fn code_dir() -> Option<PathBuf> {
     // Compiled code is never read from a directory rote would not load
     // values from; the index itself is opened only by the first candidate
     // call (a script that calls none has no open cache files).
-    let versioned = match rote_store::prepare(&rt.settings.cache_dir) {
+    let code = match rote_store::prepare(&rt.settings.cache_dir) {
         Ok(dir) => dir,
         Err(err) => {
             tracing::debug!(%err, "no compiled-code cache");
@@ -40,7 +40,7 @@ fn code_dir() -> Option<PathBuf> {
     // Keyed by the rewriter's own source too: a rote whose rewriter differs
     // never reads code (and identities) another one compiled.
     let tag = blake3::hash(SOURCE.as_bytes()).to_hex();
-    Some(versioned.join("code").join(&tag.as_str()[..16]))
+    Some(code.join(&tag.as_str()[..16]))
 }
 
 pub(crate) fn load<'py>(

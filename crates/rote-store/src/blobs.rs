@@ -210,7 +210,7 @@ pub(crate) fn remove(layout: &Layout, id: &BlobId) {
 }
 
 pub(crate) fn remove_all(layout: &Layout) -> Result<()> {
-    for dir in [layout.blobs_dir(), layout.tmp_dir()] {
+    for dir in [layout.blobs_dir(), layout.tmp_dir(), layout.code_dir()] {
         match std::fs::remove_dir_all(&dir) {
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}

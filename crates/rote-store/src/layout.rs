@@ -54,6 +54,11 @@ impl Layout {
         self.versioned.join("tmp")
     }
 
+    /// Compiled forms of the rewritten modules (kept by the runtime).
+    pub(crate) fn code_dir(&self) -> PathBuf {
+        self.versioned.join("code")
+    }
+
     /// Creates what is missing; refuses a file in the way and a directory
     /// others could have written to.
     pub(crate) fn create(root: &Path) -> Result<Layout> {

@@ -151,11 +151,10 @@ pub(crate) fn now_ns() -> i64 {
 
 /// Creates the cache directory's layout (mode 0700, `CACHEDIR.TAG`,
 /// `.gitignore`) and checks that it is trusted, without opening the index;
-/// returns the versioned directory (`<dir>/v1`) where other rote files may
-/// live. What rote keeps besides values (compiled code) goes there.
+/// returns the directory for compiled forms of rewritten modules
+/// (`<dir>/v1/code`), which `clear` wipes with the rest.
 pub fn prepare(dir: &Path) -> Result<PathBuf> {
-    let layout = layout::Layout::create(dir)?;
-    Ok(layout.root().join(format!("v{LAYOUT_VERSION}")))
+    Ok(layout::Layout::create(dir)?.code_dir())
 }
 
 impl Store {
