@@ -125,7 +125,7 @@ unsafe extern "C" fn trampoline(raw: *const RawEvent) {
         kind,
         dirfd: raw.dirfd,
         path,
-        flags: raw.flags as i64,
+        flags: raw.flags.into(),
         err: raw.err,
         function,
         caller: raw.caller as usize,

@@ -17,6 +17,7 @@ mod clib;
 mod embedded;
 mod frame;
 mod globals;
+mod judge;
 mod output;
 mod rewrite;
 mod runtime;

@@ -13,19 +13,14 @@ use std::time::{Duration, Instant};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
-use rote_store::{Dep, Found, Key, KeyBuilder, NewEntry, Outcome, Store};
+use rote_store::{Dep, Found, Key, KeyBuilder, Outcome, Store};
 
 use crate::bind::Params;
 use crate::frame::{self, Frame};
+use crate::judge::{judge, resolve_files};
 use crate::runtime::{self, Runtime, canonical_module};
 use crate::validate::{self, Stale};
 use crate::{globals, output};
-
-/// Calls shorter than this fraction of the minimum duration count as far
-/// too fast; after [`FAST_LIMIT`] of them with nothing stored, the function
-/// stops being a candidate for the rest of the run (IncPy's rule).
-const FAST_FRACTION: u32 = 20;
-const FAST_LIMIT: u32 = 5;
 
 #[pyclass(module = "rote", name = "function", dict, frozen, weakref)]
 pub struct Wrapped {
@@ -35,9 +30,9 @@ pub struct Wrapped {
     pub(crate) name: String,
     params: Option<Params>,
     min_duration: Mutex<Option<Duration>>,
-    fast: AtomicU32,
-    stored_any: AtomicBool,
-    disabled: AtomicBool,
+    pub(crate) fast: AtomicU32,
+    pub(crate) stored_any: AtomicBool,
+    pub(crate) disabled: AtomicBool,
     /// The last run found every call impure (it wrote a file, say): this
     /// run runs it without building a key it could never store.
     impure_last_run: std::sync::OnceLock<bool>,
@@ -181,7 +176,7 @@ impl Wrapped {
         self.fast.store(0, Ordering::Relaxed);
     }
 
-    fn min_duration(&self, rt: &Runtime) -> Duration {
+    pub(crate) fn min_duration(&self, rt: &Runtime) -> Duration {
         self.min_duration
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -199,7 +194,7 @@ impl Wrapped {
             })
     }
 
-    fn own_dep(&self) -> Dep {
+    pub(crate) fn own_dep(&self) -> Dep {
         Dep::Code {
             name: self.name.clone(),
             identity: self.identity.to_vec(),
@@ -218,7 +213,7 @@ fn plain<'py>(
 }
 
 /// A wrapped function's argument fingerprint: wrappers by identity.
-fn arg_fingerprint(value: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], String>> {
+pub(crate) fn arg_fingerprint(value: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], String>> {
     if let Ok(w) = value.cast::<Wrapped>() {
         let mut h = blake3::Hasher::new();
         h.update(b"rote wrapped function\0");
@@ -240,7 +235,7 @@ fn miss(reason: &str, detail: impl Into<String>) -> Stale {
     }
 }
 
-fn store_warning(err: &rote_store::StoreError) {
+pub(crate) fn store_warning(err: &rote_store::StoreError) {
     tracing::warn!(%err, "cache store error; treated as a miss");
 }
 
@@ -587,178 +582,4 @@ fn unkeyed<'py>(
     ));
     hand_to_enclosing(w, func, fr, file_deps);
     result
-}
-
-/// Digests of the files the call read, listings of the directories it
-/// listed, the paths it looked for and did not find.
-fn resolve_files(store: &Store, fr: &mut Frame) -> Vec<Dep> {
-    let mut out = Vec::new();
-    for path in std::mem::take(&mut fr.stats) {
-        if fr.reads.contains(&path) {
-            continue;
-        }
-        out.push(Dep::Meta {
-            path: path.to_string_lossy().into_owned(),
-            digest: crate::validate::meta_digest(&path).to_vec(),
-        });
-    }
-    for path in std::mem::take(&mut fr.reads) {
-        let text = path.to_string_lossy().into_owned();
-        match store.file_digest(&path) {
-            Ok(d) => out.push(Dep::FileRead {
-                path: text,
-                digest: d.digest.to_vec(),
-            }),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                out.push(Dep::Missing { path: text })
-            }
-            Err(err) if path.is_dir() => {
-                // open() of a directory fails; its existence is what counted.
-                tracing::debug!(%err, path = %text, "opened a directory");
-                out.push(Dep::Listing {
-                    digest: crate::audit::listing_digest(&path)
-                        .map(|d| d.to_vec())
-                        .unwrap_or_default(),
-                    path: text,
-                });
-            }
-            Err(err) => fr.taint("unreadable file", format!("{text}: {err}")),
-        }
-    }
-    for path in std::mem::take(&mut fr.missing) {
-        // Still missing: the call's view holds. (Created since, by the call
-        // itself most likely: its own writes decide.)
-        if std::fs::symlink_metadata(&path).is_err() {
-            out.push(Dep::Missing {
-                path: path.to_string_lossy().into_owned(),
-            });
-        }
-    }
-    for path in std::mem::take(&mut fr.listings) {
-        let text = path.to_string_lossy().into_owned();
-        match crate::audit::listing_digest(&path) {
-            Some(d) => out.push(Dep::Listing {
-                path: text,
-                digest: d.to_vec(),
-            }),
-            None => out.push(Dep::Missing { path: text }),
-        }
-    }
-    if let Some(cwd) = fr.cwd.take() {
-        out.push(Dep::Cwd {
-            path: cwd.to_string_lossy().into_owned(),
-        });
-    }
-    out
-}
-
-/// Decides whether a call that returned may be stored, and stores it.
-/// `Ok(Ok(size))` when stored; `Ok(Err((reason, detail)))` otherwise.
-#[allow(clippy::too_many_arguments)]
-fn judge<'py>(
-    rt: &Runtime,
-    store: &Store,
-    w: &Wrapped,
-    func: &Bound<'py, PyAny>,
-    value: &Bound<'py, PyAny>,
-    bound: &crate::bind::BoundArgs<'py>,
-    arg_fps: &[[u8; 32]],
-    own_before: &[(String, [u8; 32])],
-    fr: &mut Frame,
-    file_deps: &[Dep],
-    printed: Vec<Dep>,
-    elapsed: Duration,
-    key: Key,
-    args_digest: [u8; 32],
-) -> PyResult<Result<u64, (String, String)>> {
-    if let Some(imp) = fr.impure.as_ref().or(fr.local.as_ref()) {
-        return Ok(Err((imp.reason.clone(), imp.detail.clone())));
-    }
-    let min = w.min_duration(rt);
-    if elapsed < min {
-        if elapsed < min / FAST_FRACTION {
-            let n = w.fast.fetch_add(1, Ordering::Relaxed) + 1;
-            if n >= FAST_LIMIT && !w.stored_any.load(Ordering::Relaxed) {
-                w.disabled.store(true, Ordering::Relaxed);
-                rt.decision(format_args!(
-                    "{} is too fast to be worth caching; not a candidate for the rest of this run",
-                    w.name
-                ));
-            }
-        }
-        return Ok(Err((
-            "too fast".to_owned(),
-            format!("{:.3} s", elapsed.as_secs_f64()),
-        )));
-    }
-    let encoded = match rote_values::encode(value)? {
-        Ok(e) => e,
-        Err(refused) => return Ok(Err((refused.reason, String::new()))),
-    };
-    for ((name, v), before) in bound.iter().zip(arg_fps) {
-        if arg_fingerprint(v)?.ok().as_ref() != Some(before) {
-            return Ok(Err((
-                "mutates argument".to_owned(),
-                name.to_cow()?.into_owned(),
-            )));
-        }
-    }
-    if let Some(name) = globals::changed(func, own_before)? {
-        return Ok(Err((format!("mutates global: {name}"), String::new())));
-    }
-    let mut roots = vec![func.clone()];
-    roots.extend(fr.callees.iter().map(|c| c.bind(func.py()).clone()));
-    let global_deps = match globals::collect(rt, roots)? {
-        Ok(d) => d,
-        Err(reason) => return Ok(Err((reason, String::new()))),
-    };
-    // Callees first: an edit shows as `callee changed`, not as the global
-    // that holds the callee.
-    let mut deps = vec![w.own_dep()];
-    let (code, rest): (Vec<Dep>, Vec<Dep>) = fr
-        .deps
-        .drain(..)
-        .partition(|d| matches!(d, Dep::Code { .. }));
-    deps.extend(code);
-    deps.extend(global_deps);
-    deps.extend(rest);
-    deps.extend(file_deps.iter().cloned());
-    deps.push(Dep::Interpreter {
-        version: validate::interpreter_version(func.py()),
-    });
-    deps.push(Dep::Arguments {
-        digest: args_digest.to_vec(),
-    });
-    deps.extend(printed);
-    let size = encoded.bytes.len() as u64;
-    let entry = NewEntry {
-        key,
-        function: &w.name,
-        serializer: encoded.serializer.name(),
-        value: &encoded.bytes,
-        compute: elapsed,
-        deps: &deps,
-    };
-    // Keep the deps for the enclosing call (minus the ones it gets anyway).
-    fr.deps = deps
-        .iter()
-        .filter(|d| {
-            !matches!(
-                d,
-                Dep::Printed { .. } | Dep::Interpreter { .. } | Dep::Arguments { .. }
-            )
-        })
-        .cloned()
-        .collect();
-    match store.insert(&entry) {
-        Ok(true) => Ok(Ok(size)),
-        Ok(false) => Ok(Err((
-            "too large".to_owned(),
-            rote_config::format_size(size),
-        ))),
-        Err(err) => {
-            store_warning(&err);
-            Ok(Err(("cache write failed".to_owned(), err.to_string())))
-        }
-    }
 }
