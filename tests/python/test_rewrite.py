@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import inspect
 import io
+import marshal
 import os
 import pathlib
 import subprocess
@@ -954,8 +955,14 @@ def test_finder_rewrites_project_modules(project):
         + 1,
         "raise ValueError('boom')",
     )
-    # no bytecode anywhere in the project
-    assert not list(project["proj"].rglob("__pycache__"))
+    # The bytecode python itself would write (when it writes any): plain,
+    # never the rewritten code, which plain python would load later.
+    for pyc in project["proj"].rglob("*.pyc"):
+        assert not sys.dont_write_bytecode
+        code = marshal.loads(pyc.read_bytes()[16:])
+        assert "__rote_wrap__" not in code.co_names, pyc
+    if sys.dont_write_bytecode:
+        assert not list(project["proj"].rglob("__pycache__"))
     # reload goes through the finder again
     importlib.reload(mod)
     assert project["loaded"][-1] == (f"pkg_{tag}.mod", mod.__file__)
