@@ -1,0 +1,657 @@
+"""C library layer benchmark: what rote's libc wrappers cost compiled code.
+
+    python bench/clib.py --rote PATH_TO_ROTE --python PATH_TO_VENV_PYTHON \\
+        [--rounds N] [--calls N] [--runs N] [--warmup N] \\
+        [--out bench/results/clib-<pyver>.json]
+
+The `rote` executable exports open/stat/clock_gettime/... wrappers
+(crates/rote-interpose) that every library in the process calls instead of
+libc's; they report to rote only while a memoization candidate runs.
+Three measurements:
+
+1. **idle** (no candidate running), per intercepted call:
+   - ``os.stat`` of an existing file, ``--calls`` (1M) times in a tight loop
+     (libpython's stat through the PLT: rote's wrapper, then libc's), in
+     fresh processes of plain python, ``rote run`` and ``rote run`` with
+     ``ROTE_INTERPOSE=0`` (the layer silent), alternating, ``--rounds``
+     processes each. Reported: ns/call and the differences of the medians.
+     Target: rote - python <= 5 ns/call.
+   - the wrapper alone, in one process: the same libc function called
+     through ctypes by its two addresses, alternating batches (ABBA): the
+     one the process resolves by name (rote's wrapper under rote, libc's
+     under python: an A/A control) and libc's own (``dlsym`` on libc's
+     handle). For ``stat`` and for ``clock_gettime(CLOCK_MONOTONIC)`` (the
+     vDSO: no system call to hide the difference in). Same target.
+2. **active**: the same, inside a function that is a memoization candidate
+   (``rote run --min-duration 0``, new arguments in every process so that
+   it runs): every call now reaches rote's sink. No target; reported.
+3. **pipeline**: bench/memo/pipeline.py (200k-row CSV, parse, aggregate,
+   train, report) run cold (cache wiped before every run, untimed) by
+   ``rote run`` with the layer on and with ``ROTE_INTERPOSE=0``, alternating
+   with plain python (harness rules: fresh processes, warm-ups, wall time).
+   Target: rote-cold/rote-cold-off <= 1.01.
+
+Every process gets OPENBLAS_NUM_THREADS=1. The benchmark checks what it
+measured: under rote, ``rote._c_events()`` must not move during the idle
+loop, must grow by at least ``--calls`` during the active one with the layer
+on, and not at all with ``ROTE_INTERPOSE=0``; the ctypes addresses must
+differ under rote and agree under python; the last cold runs must have
+stored parse/aggregate/train and every report must equal python's. Exit
+status 0 even when a target is missed (``"met": false``), 2 on a failed
+check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (
+    DEFAULT_WARMUP,
+    BenchError,
+    Command,
+    machine_info,
+    print_table,
+    ratio_ci,
+    write_json,
+)
+from memo import (
+    CSV_ROWS,
+    MEMO_DIR,
+    UPSTREAM,
+    _capture,
+    _expect_counts,
+    _functions,
+    _package_versions,
+    _query,
+    _rote_status,
+    measure_with_setup,
+)
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+
+ROUNDS = 10
+CALLS = 1_000_000
+BATCHES = 10
+AB_PAIRS = 20
+AB_CALLS = {"stat": 20_000, "clock_gettime": 100_000}
+PER_CALL_MAX_NS = 5.0
+PIPELINE_MAX = 1.01
+PIPELINE_RUNS = 30
+PACKAGES = ("numpy", "pandas")
+SIDES = ("python", "rote", "rote-off")
+
+# The timed loops, compiled with exec() so that rote never wraps them: the
+# same code runs at module level (idle) and under a candidate (active).
+TIMERS = r"""
+def stat_loop(stat, path, n):
+    t0 = perf_counter_ns()
+    for _ in range(n):
+        stat(path)
+    return perf_counter_ns() - t0
+
+
+def call_loop(func, a, b, n):
+    t0 = perf_counter_ns()
+    for _ in range(n):
+        func(a, b)
+    return perf_counter_ns() - t0
+
+
+def measure(path, calls, batches, ab, pairs, events):
+    out = {"os_stat_ns": [], "ab": {}}
+    before = events()
+    for _ in range(batches):
+        out["os_stat_ns"].append(stat_loop(os_stat, path, calls // batches) / (calls // batches))
+    out["delivered"] = events() - before
+    for name, (by_name, libc_own, a, b, n) in ab.items():
+        diffs, named, own = [], [], []
+        for i in range(pairs):
+            # ABBA: neither side always runs first.
+            if i % 2 == 0:
+                x = call_loop(by_name, a, b, n)
+                y = call_loop(libc_own, a, b, n)
+            else:
+                y = call_loop(libc_own, a, b, n)
+                x = call_loop(by_name, a, b, n)
+            named.append(x / n)
+            own.append(y / n)
+            diffs.append((x - y) / n)
+        out["ab"][name] = {"by_name_ns": named, "libc_ns": own, "diff_ns": diffs}
+    return out
+"""
+
+LOOP = r'''
+"""One process of bench/clib.py: MODE (idle | active) CALLS BATCHES PAIRS
+STAT_CALLS CLOCK_CALLS NONCE; prints one JSON line."""
+import ctypes
+import json
+import os
+import sys
+import time
+
+try:
+    import rote
+except ImportError:  # plain python
+    rote = None
+
+mode = sys.argv[1]
+calls, batches, pairs, stat_calls, clock_calls = map(int, sys.argv[2:7])
+nonce = sys.argv[7]
+path = os.path.abspath("target.txt")
+
+# Both addresses resolved here, at module level (dlsym under a candidate
+# is a reason of its own).
+by_name, libc = ctypes.CDLL(None), ctypes.CDLL("libc.so.6")
+stat_buf = ctypes.create_string_buffer(512)
+ts = ctypes.create_string_buffer(16)
+CLOCK_MONOTONIC = 1
+AB = {
+    "stat": (by_name.stat, libc.stat, path.encode(), stat_buf, stat_calls),
+    "clock_gettime": (
+        by_name.clock_gettime, libc.clock_gettime, CLOCK_MONOTONIC, ts, clock_calls,
+    ),
+}
+addresses = {
+    name: [ctypes.cast(f, ctypes.c_void_p).value for f in (a, b)]
+    for name, (a, b, *_) in AB.items()
+}
+timers = {"perf_counter_ns": time.perf_counter_ns, "os_stat": os.stat}
+exec(compile(__TIMERS__, "<timers>", "exec"), timers)
+events = rote._c_events if rote else (lambda: 0)
+
+
+def active(path, calls, batches, pairs, nonce):
+    return timers["measure"](path, calls, batches, AB, pairs, events)
+
+
+if mode == "idle":
+    result = timers["measure"](path, calls, batches, AB, pairs, events)
+else:
+    result = active(path, calls, batches, pairs, nonce)
+result["same_address"] = {name: a == b for name, (a, b) in addresses.items()}
+print(json.dumps(result))
+'''
+
+
+# --------------------------------------------------------------------------
+# Statistics
+
+
+def _median_diff_ci(
+    a: list[float], b: list[float], resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Bootstrap 95% interval of median(a) - median(b), rounds kept paired."""
+    rng = random.Random(seed)
+    n = len(a)
+    boot = []
+    for _ in range(resamples):
+        idx = rng.choices(range(n), k=n)
+        boot.append(
+            statistics.median(a[i] for i in idx) - statistics.median(b[i] for i in idx)
+        )
+    boot.sort()
+    return boot[round(0.025 * (resamples - 1))], boot[round(0.975 * (resamples - 1))]
+
+
+def _median_ci(values: list[float], resamples: int = 2000, seed: int = 0):
+    rng = random.Random(seed)
+    boot = sorted(
+        statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples)
+    )
+    return boot[round(0.025 * (resamples - 1))], boot[round(0.975 * (resamples - 1))]
+
+
+def _summ(values: list[float]) -> dict[str, object]:
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "values": values,
+    }
+
+
+# --------------------------------------------------------------------------
+# 1 + 2. Per intercepted call
+
+
+def bench_per_call(
+    rote: Path,
+    python: Path,
+    tmp: Path,
+    rote_env: dict[str, str],
+    common_env: dict[str, str],
+    rounds: int,
+    calls: int,
+) -> dict[str, object]:
+    (tmp / "target.txt").write_text("an existing file\n")
+    (tmp / "loop.py").write_text(LOOP.replace("__TIMERS__", repr(TIMERS)))
+    cache = tmp / "cache"
+
+    def command(side: str, mode: str, nonce: str) -> Command:
+        args = [
+            mode,
+            str(calls),
+            str(BATCHES),
+            str(AB_PAIRS),
+            str(AB_CALLS["stat"]),
+            str(AB_CALLS["clock_gettime"]),
+            nonce,
+        ]
+        if side == "python":
+            return Command(
+                side, [str(python), "loop.py", *args], env=common_env, cwd=tmp
+            )
+        env = dict(rote_env)
+        if side == "rote-off":
+            env["ROTE_INTERPOSE"] = "0"
+        argv = [str(rote), "run", "--cache-dir", str(cache), "--min-duration", "0"]
+        return Command(side, [*argv, "loop.py", *args], env=env, cwd=tmp)
+
+    raw: dict[str, dict[str, list[dict]]] = {
+        mode: {side: [] for side in SIDES} for mode in ("idle", "active")
+    }
+    for r in range(rounds):
+        for mode in ("idle", "active"):
+            order = SIDES if r % 2 == 0 else SIDES[::-1]
+            for side in order:
+                shutil.rmtree(cache, ignore_errors=True)
+                print(
+                    f"  per call: round {r + 1}/{rounds}, {mode}, {side}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                cmd = command(side, mode, f"{r}-{side}")
+                out = _capture(cmd, f"{mode} loop, round {r + 1}")
+                lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+                if len(lines) != 1:
+                    raise BenchError(
+                        f"loop.py under {side} printed no JSON line:\n{out}"
+                    )
+                doc = json.loads(lines[-1])
+                _check_process(doc, side, mode, calls)
+                raw[mode][side].append(doc)
+    shutil.rmtree(cache, ignore_errors=True)
+    return {mode: _per_call_summary(raw[mode]) for mode in raw}
+
+
+def _check_process(doc: dict, side: str, mode: str, calls: int) -> None:
+    delivered = doc["delivered"]
+    if side == "rote" and mode == "active":
+        if delivered < calls:
+            raise BenchError(
+                f"active loop under rote: {delivered} events reached rote for "
+                f"{calls} os.stat calls: the loop did not run under a candidate"
+            )
+    elif delivered != 0:
+        raise BenchError(
+            f"{mode} loop under {side}: {delivered} events reached rote, expected none"
+        )
+    for name, same in doc["same_address"].items():
+        if side == "python" and not same:
+            raise BenchError(f"python resolves {name} to another address than libc's")
+        if side != "python" and same:
+            raise BenchError(
+                f"{side} resolves {name} to libc's own: no wrapper exported"
+            )
+
+
+def _per_call_summary(runs: dict[str, list[dict]]) -> dict[str, object]:
+    per_proc = {
+        side: [statistics.median(d["os_stat_ns"]) for d in docs]
+        for side, docs in runs.items()
+    }
+    os_stat = {side: _summ(v) for side, v in per_proc.items()}
+    differences = {}
+    for a, b in (("rote", "python"), ("rote-off", "python"), ("rote", "rote-off")):
+        med = statistics.median(per_proc[a]) - statistics.median(per_proc[b])
+        differences[f"{a} - {b}"] = {
+            "ns_per_call": med,
+            "ci95": list(_median_diff_ci(per_proc[a], per_proc[b])),
+        }
+    wrapper: dict[str, object] = {}
+    for name in AB_CALLS:
+        wrapper[name] = {}
+        for side, docs in runs.items():
+            diffs = [statistics.median(d["ab"][name]["diff_ns"]) for d in docs]
+            wrapper[name][side] = {
+                "wrapper_minus_libc_ns": statistics.median(diffs),
+                "ci95": list(_median_ci(diffs)),
+                "per_process_ns": diffs,
+                "by_name_ns": statistics.median(
+                    statistics.median(d["ab"][name]["by_name_ns"]) for d in docs
+                ),
+                "libc_ns": statistics.median(
+                    statistics.median(d["ab"][name]["libc_ns"]) for d in docs
+                ),
+            }
+    return {
+        "os_stat": {
+            "ns_per_call": os_stat,
+            "differences": differences,
+        },
+        "wrapper_ab": wrapper,
+        "delivered_events": {
+            side: [d["delivered"] for d in docs] for side, docs in runs.items()
+        },
+    }
+
+
+# --------------------------------------------------------------------------
+# 3. The pipeline, cold, layer on and off
+
+
+def bench_pipeline(
+    rote: Path,
+    python: Path,
+    tmp: Path,
+    rote_env: dict[str, str],
+    common_env: dict[str, str],
+    runs: int,
+    warmup: int,
+) -> tuple[dict, dict[str, object]]:
+    sys.path.insert(0, str(MEMO_DIR))
+    import make_data
+
+    data = tmp / "data.csv"
+    print(f"  writing {CSV_ROWS} rows to {data}", file=sys.stderr, flush=True)
+    csv_bytes = make_data.write_csv(data, CSV_ROWS)
+    dirs = {}
+    for side in SIDES:
+        d = dirs[side] = tmp / side
+        d.mkdir()
+        shutil.copyfile(MEMO_DIR / "pipeline.py", d / "pipeline.py")
+    caches = {s: dirs[s] / "cache" for s in ("rote", "rote-off")}
+    script = ["pipeline.py", str(data), "report.txt"]
+
+    def rote_cmd(label: str, side: str, env: dict[str, str]) -> Command:
+        argv = [
+            str(rote),
+            "run",
+            "--cache-dir",
+            str(caches[side]),
+            "--min-duration",
+            "0",
+        ]
+        return Command(label, [*argv, *script], env=env, cwd=dirs[side])
+
+    commands = [
+        Command("python", [str(python), *script], env=common_env, cwd=dirs["python"]),
+        rote_cmd("rote-cold", "rote", rote_env),
+        rote_cmd("rote-cold-off", "rote-off", {**rote_env, "ROTE_INTERPOSE": "0"}),
+    ]
+
+    def wipe(side: str):
+        def setup() -> None:
+            shutil.rmtree(caches[side], ignore_errors=True)
+
+        return setup
+
+    print(
+        f"measuring the pipeline, cold: {', '.join(c.label for c in commands)} "
+        f"({runs} runs each, alternating)",
+        file=sys.stderr,
+        flush=True,
+    )
+    results = measure_with_setup(
+        commands,
+        {"rote-cold": wipe("rote"), "rote-cold-off": wipe("rote-off")},
+        runs,
+        warmup,
+    )
+    functions = {}
+    for side in ("rote", "rote-off"):
+        status = _rote_status(rote, caches[side], rote_env)
+        _expect_counts(
+            status,
+            {s: {"hits": 0, "misses": 1, "stored": 1} for s in UPSTREAM},
+            f"last cold run ({side}): upstream stored",
+        )
+        functions[side] = _functions(status)
+    plain = (dirs["python"] / "report.txt").read_text(encoding="utf-8")
+    for side in ("rote", "rote-off"):
+        if (dirs[side] / "report.txt").read_text(encoding="utf-8") != plain:
+            raise BenchError(f"{side}'s report differs from plain python's")
+    info = {
+        "csv_rows": CSV_ROWS,
+        "csv_bytes": csv_bytes,
+        "last_run_functions": functions,
+        "checks": [
+            "rote status after the last cold run, layer on and off: parse/aggregate/train stored",
+            "both rote reports equal python's",
+        ],
+    }
+    return results, info
+
+
+# --------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    python = Path(args.python).absolute()  # a venv's python: do not resolve symlinks
+    rote = Path(args.rote).absolute()
+    if not os.access(rote, os.X_OK) or rote.is_dir():
+        raise BenchError(f"--rote {args.rote}: not an executable file (build it first)")
+    if not os.access(python, os.X_OK) or python.is_dir():
+        raise BenchError(f"--python {args.python}: not an executable file")
+    venv = python.parent.parent
+    if not (venv / "pyvenv.cfg").is_file():
+        raise BenchError(
+            f"--python {args.python}: not a venv's python (no {venv / 'pyvenv.cfg'})"
+        )
+    if args.rounds < 5 or args.calls < BATCHES * 1000:
+        raise BenchError(f"need --rounds >= 5 and --calls >= {BATCHES * 1000}")
+    pyver = _query(python, "import sys; print('%d.%d' % sys.version_info[:2])")
+    packages = _package_versions(python)
+    missing = [n for n in PACKAGES if packages.get(n) is None]
+    if missing:
+        raise BenchError(
+            f"venv {venv} lacks {', '.join(missing)}: pip install {' '.join(missing)}"
+        )
+    out = Path(args.out) if args.out else RESULTS_DIR / f"clib-{pyver}.json"
+
+    common_env = {"OPENBLAS_NUM_THREADS": "1"}
+    rote_env = {**common_env, "VIRTUAL_ENV": str(venv)}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="rote-bench-clib-") as tmp_name:
+        tmp = Path(tmp_name)
+        machine = machine_info(
+            [
+                Command("python", [str(python)], env=common_env, cwd=tmp),
+                Command(
+                    "rote",
+                    [str(rote), "run"],
+                    env={**rote_env, "ROTE_CACHE_DIR": str(tmp / "version-cache")},
+                    cwd=tmp,
+                ),
+            ]
+        )
+        machine["packages"] = packages
+        machine["venv"] = str(venv)
+        machine["rote_executable"] = str(rote)
+        machine["loadavg_at_start"] = list(os.getloadavg())
+
+        print("measuring the cost per intercepted call", file=sys.stderr, flush=True)
+        loop_dir = tmp / "loop"
+        loop_dir.mkdir()
+        per_call = bench_per_call(
+            rote, python, loop_dir, rote_env, common_env, args.rounds, args.calls
+        )
+        pipe_dir = tmp / "pipeline"
+        pipe_dir.mkdir()
+        results, pipeline_info = bench_pipeline(
+            rote, python, pipe_dir, rote_env, common_env, args.runs, args.warmup
+        )
+
+    key = "rote-cold/rote-cold-off"
+    extra = ("rote-cold/python", "rote-cold-off/python")
+    ratio_values = {
+        k: results[k.split("/")[0]].median / results[k.split("/")[1]].median
+        for k in (key, *extra)
+    }
+    idle = per_call["idle"]
+    stat_diff = idle["os_stat"]["differences"]["rote - python"]
+    measured = {
+        "idle os.stat, rote - python (ns/call)": (
+            PER_CALL_MAX_NS,
+            stat_diff["ns_per_call"],
+            stat_diff["ci95"],
+        ),
+        **{
+            f"idle wrapper, {name}, in-process A/B (ns/call)": (
+                PER_CALL_MAX_NS,
+                idle["wrapper_ab"][name]["rote"]["wrapper_minus_libc_ns"],
+                idle["wrapper_ab"][name]["rote"]["ci95"],
+            )
+            for name in AB_CALLS
+        },
+        key: (PIPELINE_MAX, ratio_values[key], list(ratio_ci(results, key))),
+    }
+    # `decided`: the 95% interval lies on one side of the limit (else the
+    # run cannot tell met from missed, whatever `met` says).
+    targets = {
+        name: {
+            "max": limit,
+            "value": value,
+            "ci95": ci,
+            "met": value <= limit,
+            "decided": ci[1] <= limit or ci[0] > limit,
+        }
+        for name, (limit, value, ci) in measured.items()
+    }
+    doc = {
+        "benchmark": "clib",
+        "python": pyver,
+        "machine": machine,
+        "wall_time_s": round(time.monotonic() - started, 1),
+        "loadavg_at_end": list(os.getloadavg()),
+        "per_call": {
+            "rounds": args.rounds,
+            "calls": args.calls,
+            "batches": BATCHES,
+            "ab_pairs": AB_PAIRS,
+            "ab_calls": AB_CALLS,
+            "order": "rounds of idle then active; within each, python, rote, "
+            "rote-off in turn (reversed every other round); one fresh process each",
+            "per_process_value": "os.stat: median over the batches; A/B: median "
+            "over the pairs of (by name - libc's own) / calls",
+            **per_call,
+        },
+        "pipeline": {
+            **pipeline_info,
+            "runs": args.runs,
+            "warmup": args.warmup,
+            "order": "alternating",
+            "commands": {label: r.to_dict() for label, r in results.items()},
+            "ratios": ratio_values,
+            "ratios_ci95": {k: list(ratio_ci(results, k)) for k in (key, *extra)},
+        },
+        "targets": targets,
+    }
+    write_json(out, doc)
+    print_per_call(per_call)
+    print_table(
+        "clib pipeline (cold runs)",
+        results,
+        {key: PIPELINE_MAX},
+        {k: ratio_values[k] for k in extra},
+    )
+    for name, t in targets.items():
+        verdict = "met" if t["met"] else "MISSED"
+        if not t["decided"]:
+            verdict += " (undecided: the 95% interval straddles the limit)"
+        lo, hi = t["ci95"]
+        print(
+            f"  {name} = {t['value']:.3f} [95% CI {lo:.3f} to {hi:.3f}], "
+            f"target <= {t['max']}: {verdict}",
+            file=sys.stderr,
+        )
+    print(f"  -> {out}", file=sys.stderr)
+    return 0
+
+
+def print_per_call(per_call: dict[str, object], file=None) -> None:
+    f = sys.stderr if file is None else file
+    for mode in ("idle", "active"):
+        m = per_call[mode]
+        stat = m["os_stat"]["ns_per_call"]
+        print(
+            f"== clib per call, {mode}: os.stat ns/call (median of processes)", file=f
+        )
+        print(
+            "  " + "  ".join(f"{side} {stat[side]['median']:.0f}" for side in SIDES),
+            file=f,
+        )
+        for key, d in m["os_stat"]["differences"].items():
+            lo, hi = d["ci95"]
+            print(
+                f"  {key}: {d['ns_per_call']:+.1f} ns [95% CI {lo:+.1f} to {hi:+.1f}]",
+                file=f,
+            )
+        for name, sides in m["wrapper_ab"].items():
+            parts = []
+            for side in SIDES:
+                d = sides[side]
+                lo, hi = d["ci95"]
+                parts.append(
+                    f"{side} {d['wrapper_minus_libc_ns']:+.1f} [{lo:+.1f}, {hi:+.1f}]"
+                )
+            print(f"  A/B {name}, by name - libc's (ns): " + "; ".join(parts), file=f)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rote", required=True, help="path to the rote executable")
+    parser.add_argument(
+        "--python",
+        required=True,
+        help="the venv's python (VENV/bin/python) with numpy and pandas",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=ROUNDS,
+        help=f"per call: processes per side and mode (default {ROUNDS})",
+    )
+    parser.add_argument(
+        "--calls",
+        type=int,
+        default=CALLS,
+        help=f"per call: os.stat calls per process (default {CALLS})",
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=PIPELINE_RUNS,
+        help=f"pipeline: timed runs each (default {PIPELINE_RUNS})",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=DEFAULT_WARMUP,
+        help=f"pipeline: untimed warm-up runs each (default {DEFAULT_WARMUP})",
+    )
+    parser.add_argument(
+        "--out", help="JSON output (default bench/results/clib-<major.minor>.json)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
