@@ -315,6 +315,10 @@ pub struct Loaded {
 }
 
 /// Reads defaults, `[tool.rote]`, `ROTE_*` and flags, in that order.
+/// `ROTE_*` variables that are not settings: `ROTE_INTERPOSE=0` silences
+/// the C library layer when measuring what it costs.
+const INTERNAL_VARS: &[&str] = &["ROTE_INTERPOSE"];
+
 pub fn load(inputs: &Inputs) -> Result<Loaded, ConfigError> {
     let mut settings = Settings::defaults(&inputs.cwd);
     let mut warnings = Vec::new();
@@ -351,6 +355,9 @@ pub fn load(inputs: &Inputs) -> Result<Loaded, ConfigError> {
         .collect();
     env.sort_by(|a, b| a.0.cmp(b.0));
     for (var, value) in env {
+        if INTERNAL_VARS.contains(&var) {
+            continue;
+        }
         let Some(spec) = KEYS.iter().find(|s| s.env == var) else {
             warnings.push(format!("unknown environment variable {var}, ignored"));
             continue;

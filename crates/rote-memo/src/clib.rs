@@ -205,8 +205,6 @@ fn is_realtime(clock: i64) -> bool {
     )
 }
 
-/// Made by libpython (on behalf of Python code). rote's own reads (its
-/// timestamps in the store) come from the executable and are not the call's.
 /// A log record's timestamp (`logging` reads `time.time_ns()` for every
 /// record): it reaches the output, which a hit replays, not the value.
 fn in_logging() -> bool {
@@ -232,13 +230,6 @@ fn in_logging() -> bool {
             .and_then(|f| f.extract::<String>().ok())
             .is_some_and(|f| f.ends_with("/logging/__init__.py"))
     }
-}
-
-/// Made by libpython (on behalf of Python code). rote's own reads come
-/// from the executable and are not the call's.
-fn by_interpreter(ev: &CEvent<'_>) -> bool {
-    ev.caller_object()
-        .is_none_or(|o| o.starts_with("libpython"))
 }
 
 /// Made by rote itself or by a language runtime's support library, which
@@ -272,14 +263,27 @@ fn sink(ev: &CEvent<'_>) {
     if ev.kind == Kind::Clock && !is_realtime(ev.flags) && !TRACING.load(Ordering::Relaxed) {
         return;
     }
-    let resolved = absolute(ev);
+    // Only file events name a path; getenv and exec name a variable or a
+    // program.
+    let resolved = matches!(
+        ev.kind,
+        Kind::Open | Kind::Stat | Kind::Opendir | Kind::Modify
+    )
+    .then(|| absolute(ev))
+    .flatten();
     if TRACING.load(Ordering::Relaxed) {
         // SAFETY: gettid has no preconditions.
         let tid = unsafe { libc::gettid() } as i64;
         TRACE.lock().unwrap_or_else(|e| e.into_inner()).push((
             kind_name(ev.kind),
             ev.function.to_owned(),
-            resolved.as_ref().map(|(p, _)| p.clone()),
+            match &resolved {
+                Some((p, _)) => Some(p.clone()),
+                // A program or a variable name, as given.
+                None => ev
+                    .path
+                    .map(|p| PathBuf::from(OsStr::from_bytes(p.to_bytes()))),
+            },
             ev.flags,
             ev.err,
             tid,
@@ -301,11 +305,10 @@ fn sink(ev: &CEvent<'_>) {
                 taint("reads the clock", ev.function);
             }
         }
-        Kind::Random => {
-            if by_interpreter(ev) {
-                taint("reads randomness", ev.function);
-            }
-        }
+        // OS randomness from any library (Arrow's `pc.random` seeds from
+        // it); what an import draws (`import random` seeds itself) is
+        // filtered above with the rest of the import's doing.
+        Kind::Random => taint("reads randomness", ev.function),
         Kind::Process => taint("starts a process", ev.function),
         Kind::Network => taint("network", ev.function),
         Kind::Getpid | Kind::Getenv => {}

@@ -345,7 +345,7 @@ impl<'py> Walk<'py> {
             match pickled(&obj)? {
                 Ok((stream, views)) => {
                     out.update(&[tag::PICKLE]);
-                    put_bytes(out, stream.as_bytes());
+                    put_bytes(out, &without_readonly_marks(stream.as_bytes()));
                     put_len(out, views.len());
                     for view in &views {
                         let buf = pyo3::buffer::PyBuffer::<u8>::get(view)?;
@@ -558,6 +558,30 @@ fn hash_items(
 
 /// `obj`'s pickle stream, or why it is refused: not picklable, or holding a
 /// set whose order the hash seed decides.
+/// Pickle protocol 5 marks an out-of-band buffer that is read-only
+/// (`NEXT_BUFFER` then `READONLY_BUFFER`); whether a value's memory is
+/// writeable is not part of what it is (a table served from the cache has
+/// read-only buffers where the one computed had writeable ones).
+fn without_readonly_marks(stream: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    const NEXT_BUFFER: u8 = 0x97;
+    const READONLY_BUFFER: u8 = 0x98;
+    if !stream
+        .windows(2)
+        .any(|w| w == [NEXT_BUFFER, READONLY_BUFFER])
+    {
+        return std::borrow::Cow::Borrowed(stream);
+    }
+    let mut out = Vec::with_capacity(stream.len());
+    let mut prev = 0u8;
+    for &b in stream {
+        if !(prev == NEXT_BUFFER && b == READONLY_BUFFER) {
+            out.push(b);
+        }
+        prev = b;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[allow(clippy::type_complexity)]
 fn pickled<'py>(
     obj: &Bound<'py, PyAny>,
