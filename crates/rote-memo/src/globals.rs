@@ -348,6 +348,34 @@ pub(crate) fn classify<'py>(
     })
 }
 
+/// Classifies the value a dependency name holds into `out` and queues the
+/// project functions it reaches; a value without a fingerprint is a refusal
+/// when `strict`, else left out. Returns what else the value leads to.
+fn note<'py>(
+    rt: &Runtime,
+    out: &mut BTreeMap<String, Fingerprint>,
+    work: &mut Vec<Bound<'py, PyAny>>,
+    dep_name: String,
+    value: &Bound<'py, PyAny>,
+    strict: bool,
+) -> PyResult<Result<Follow<'py>, String>> {
+    let mut follow = Follow::default();
+    match classify(rt, value, &mut follow)? {
+        Ok(fp) => {
+            out.insert(dep_name, fp);
+        }
+        Err(kind) if strict => {
+            return Ok(Err(format!(
+                "global not fingerprintable: {}",
+                short(&dep_name, &kind)
+            )));
+        }
+        Err(_) => {}
+    }
+    work.append(&mut follow.functions);
+    Ok(Ok(follow))
+}
+
 /// Every global the calls of `roots` may read, transitively through project
 /// code; `Err(reason)` when one of them cannot be fingerprinted.
 pub(crate) fn collect<'py>(
@@ -414,42 +442,17 @@ pub(crate) fn collect<'py>(
                 }
                 continue;
             };
-            let mut follow = Follow::default();
-            match classify(rt, &value, &mut follow)? {
-                Ok(fp) => {
-                    out.insert(dep_name, fp);
-                }
-                Err(kind) => {
-                    return Ok(Err(format!(
-                        "global not fingerprintable: {}",
-                        short(&dep_name, &kind)
-                    )));
-                }
-            }
-            work.append(&mut follow.functions);
-            if let Some(m) = follow.library {
-                // Data read through a library module: `sys.argv`,
-                // `os.environ`, `math.pi`. Library internals that have no
-                // fingerprint are the library's business, not a refusal.
-                let mname = str_attr(&m, "__name__");
-                let mdict = m.dict();
-                for attr in names.iter() {
-                    let attr = attr.bind(py);
-                    let Some(v) = mdict.get_item(attr)? else {
-                        continue;
-                    };
-                    let dn = format!("{mname}.{}", attr.to_cow()?);
-                    if out.contains_key(&dn) || is_code(&v) || v.is_instance_of::<Wrapped>() {
-                        continue;
-                    }
-                    let mut inner = Follow::default();
-                    if let Ok(fp) = classify(rt, &v, &mut inner)? {
-                        out.insert(dn, fp);
-                    }
-                }
-            }
-            if let Some(m) = follow.module {
-                // Names read through a project module: `helpers.THRESHOLD`.
+            let follow = match note(rt, &mut out, &mut work, dep_name, &value, true)? {
+                Ok(follow) => follow,
+                Err(reason) => return Ok(Err(reason)),
+            };
+            // Names read through a module: one of the project's
+            // (`helpers.THRESHOLD`, followed like the function's own globals)
+            // or a library's data (`sys.argv`, `os.environ`, `math.pi`, whose
+            // internals without a fingerprint are the library's business, not
+            // a refusal).
+            for (m, library) in [(follow.module, false), (follow.library, true)] {
+                let Some(m) = m else { continue };
                 let mname = canonical_module(&str_attr(&m, "__name__")).to_owned();
                 let mdict = m.dict();
                 for attr in names.iter() {
@@ -458,22 +461,14 @@ pub(crate) fn collect<'py>(
                         continue;
                     };
                     let dn = format!("{mname}.{}", attr.to_cow()?);
-                    if out.contains_key(&dn) {
+                    if out.contains_key(&dn)
+                        || (library && (is_code(&v) || v.is_instance_of::<Wrapped>()))
+                    {
                         continue;
                     }
-                    let mut inner = Follow::default();
-                    match classify(rt, &v, &mut inner)? {
-                        Ok(fp) => {
-                            out.insert(dn, fp);
-                        }
-                        Err(kind) => {
-                            return Ok(Err(format!(
-                                "global not fingerprintable: {}",
-                                short(&dn, &kind)
-                            )));
-                        }
+                    if let Err(reason) = note(rt, &mut out, &mut work, dn, &v, !library)? {
+                        return Ok(Err(reason));
                     }
-                    work.append(&mut inner.functions);
                 }
             }
         }
