@@ -50,7 +50,6 @@ import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -60,7 +59,6 @@ from harness import (
     DEFAULT_WARMUP,
     BenchError,
     Command,
-    machine_info,
     print_table,
     ratio_ci,
     write_json,
@@ -72,10 +70,9 @@ from memo import (
     _capture,
     _expect_counts,
     _functions,
-    _package_versions,
-    _query,
     _rote_status,
     measure_with_setup,
+    peer_setup,
 )
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -439,49 +436,11 @@ def bench_pipeline(
 
 
 def run(args: argparse.Namespace) -> int:
-    python = Path(args.python).absolute()  # a venv's python: do not resolve symlinks
-    rote = Path(args.rote).absolute()
-    if not os.access(rote, os.X_OK) or rote.is_dir():
-        raise BenchError(f"--rote {args.rote}: not an executable file (build it first)")
-    if not os.access(python, os.X_OK) or python.is_dir():
-        raise BenchError(f"--python {args.python}: not an executable file")
-    venv = python.parent.parent
-    if not (venv / "pyvenv.cfg").is_file():
-        raise BenchError(
-            f"--python {args.python}: not a venv's python (no {venv / 'pyvenv.cfg'})"
-        )
     if args.rounds < 5 or args.calls < BATCHES * 1000:
         raise BenchError(f"need --rounds >= 5 and --calls >= {BATCHES * 1000}")
-    pyver = _query(python, "import sys; print('%d.%d' % sys.version_info[:2])")
-    packages = _package_versions(python)
-    missing = [n for n in PACKAGES if packages.get(n) is None]
-    if missing:
-        raise BenchError(
-            f"venv {venv} lacks {', '.join(missing)}: pip install {' '.join(missing)}"
-        )
-    out = Path(args.out) if args.out else RESULTS_DIR / f"clib-{pyver}.json"
-
-    common_env = {"OPENBLAS_NUM_THREADS": "1"}
-    rote_env = {**common_env, "VIRTUAL_ENV": str(venv)}
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="rote-bench-clib-") as tmp_name:
-        tmp = Path(tmp_name)
-        machine = machine_info(
-            [
-                Command("python", [str(python)], env=common_env, cwd=tmp),
-                Command(
-                    "rote",
-                    [str(rote), "run"],
-                    env={**rote_env, "ROTE_CACHE_DIR": str(tmp / "version-cache")},
-                    cwd=tmp,
-                ),
-            ]
-        )
-        machine["packages"] = packages
-        machine["venv"] = str(venv)
-        machine["rote_executable"] = str(rote)
-        machine["loadavg_at_start"] = list(os.getloadavg())
-
+    with peer_setup(args, PACKAGES, "clib") as setup:
+        python, rote, tmp = setup.python, setup.rote, setup.tmp
+        common_env, rote_env = setup.common_env, setup.rote_env
         print("measuring the cost per intercepted call", file=sys.stderr, flush=True)
         loop_dir = tmp / "loop"
         loop_dir.mkdir()
@@ -532,9 +491,9 @@ def run(args: argparse.Namespace) -> int:
     }
     doc = {
         "benchmark": "clib",
-        "python": pyver,
-        "machine": machine,
-        "wall_time_s": round(time.monotonic() - started, 1),
+        "python": setup.pyver,
+        "machine": setup.machine,
+        "wall_time_s": round(time.monotonic() - setup.started, 1),
         "loadavg_at_end": list(os.getloadavg()),
         "per_call": {
             "rounds": args.rounds,
@@ -559,7 +518,7 @@ def run(args: argparse.Namespace) -> int:
         },
         "targets": targets,
     }
-    write_json(out, doc)
+    write_json(setup.out, doc)
     print_per_call(per_call)
     print_table(
         "clib pipeline (cold runs)",
@@ -577,7 +536,7 @@ def run(args: argparse.Namespace) -> int:
             f"target <= {t['max']}: {verdict}",
             file=sys.stderr,
         )
-    print(f"  -> {out}", file=sys.stderr)
+    print(f"  -> {setup.out}", file=sys.stderr)
     return 0
 
 

@@ -33,6 +33,7 @@ missed target is ``"met": false`` and the exit status is still 0.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -43,6 +44,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -124,6 +127,79 @@ def _package_versions(python: Path) -> dict[str, str | None]:
         f"print(json.dumps({{n: v(n) for n in {list(PACKAGES)!r}}}))\n"
     )
     return json.loads(_query(python, code))
+
+
+@dataclass
+class Setup:
+    """What a rote-versus-python benchmark run starts from."""
+
+    python: Path
+    rote: Path
+    venv: Path
+    pyver: str
+    out: Path
+    tmp: Path
+    common_env: dict[str, str]
+    rote_env: dict[str, str]
+    machine: dict
+    started: float
+
+
+@contextlib.contextmanager
+def peer_setup(
+    args: argparse.Namespace, needed: tuple[str, ...], benchmark: str
+) -> Iterator[Setup]:
+    """Checks `--rote` and `--python` (a venv's python holding `needed`),
+    records the machine, and yields a temporary directory to work in."""
+    python = Path(args.python).absolute()  # a venv's python: do not resolve symlinks
+    rote = Path(args.rote).absolute()
+    if not os.access(rote, os.X_OK) or rote.is_dir():
+        raise BenchError(f"--rote {args.rote}: not an executable file (build it first)")
+    if not os.access(python, os.X_OK) or python.is_dir():
+        raise BenchError(f"--python {args.python}: not an executable file")
+    venv = python.parent.parent
+    if not (venv / "pyvenv.cfg").is_file():
+        raise BenchError(
+            f"--python {args.python}: not a venv's python (no {venv / 'pyvenv.cfg'})"
+        )
+    pyver = _query(python, "import sys; print('%d.%d' % sys.version_info[:2])")
+    packages = _package_versions(python)
+    missing = [n for n in needed if packages.get(n) is None]
+    if missing:
+        raise BenchError(
+            f"venv {venv} lacks {', '.join(missing)}: pip install {' '.join(missing)}"
+        )
+    out = Path(args.out) if args.out else RESULTS_DIR / f"{benchmark}-{pyver}.json"
+    common_env = {"OPENBLAS_NUM_THREADS": "1"}
+    rote_env = {**common_env, "VIRTUAL_ENV": str(venv)}
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"rote-bench-{benchmark}-") as tmp_name:
+        tmp = Path(tmp_name)
+        machine = machine_info(
+            [
+                Command("python", [str(python)], env=common_env, cwd=tmp),
+                Command(
+                    "rote",
+                    [str(rote), "run"],
+                    env={**rote_env, "ROTE_CACHE_DIR": str(tmp / "version-cache")},
+                    cwd=tmp,
+                ),
+            ]
+        )
+        machine["packages"] = packages
+        machine["venv"] = str(venv)
+        machine["rote_executable"] = str(rote)
+        machine["loadavg_at_start"] = list(os.getloadavg())
+        versions = machine["python_versions"]
+        if versions.get("python") != versions.get("rote"):
+            print(
+                f"warning: interpreters differ: python={versions.get('python')!r}"
+                f" rote={versions.get('rote')!r}",
+                file=sys.stderr,
+            )
+        yield Setup(
+            python, rote, venv, pyver, out, tmp, common_env, rote_env, machine, started
+        )
 
 
 def _capture(cmd: Command, what: str, timeout: float = 900) -> str:
@@ -589,56 +665,11 @@ def bench_pipeline(
 
 
 def run(args: argparse.Namespace) -> int:
-    python = Path(args.python).absolute()  # a venv's python: do not resolve symlinks
-    rote = Path(args.rote).absolute()
-    if not os.access(rote, os.X_OK) or rote.is_dir():
-        raise BenchError(f"--rote {args.rote}: not an executable file (build it first)")
-    if not os.access(python, os.X_OK) or python.is_dir():
-        raise BenchError(f"--python {args.python}: not an executable file")
-    venv = python.parent.parent
-    if not (venv / "pyvenv.cfg").is_file():
-        raise BenchError(
-            f"--python {args.python}: not a venv's python (no {venv / 'pyvenv.cfg'})"
-        )
     if args.procs < 1 or args.calls < 5 or args.plain_calls < 3:
         raise BenchError("need --procs >= 1, --calls >= 5, --plain-calls >= 3")
-    pyver = _query(python, "import sys; print('%d.%d' % sys.version_info[:2])")
-    packages = _package_versions(python)
-    missing = [n for n in PACKAGES if packages.get(n) is None]
-    if missing:
-        raise BenchError(
-            f"venv {venv} lacks {', '.join(missing)}: pip install {' '.join(missing)}"
-        )
-    out = Path(args.out) if args.out else RESULTS_DIR / f"memo-{pyver}.json"
-
-    common_env = {"OPENBLAS_NUM_THREADS": "1"}
-    rote_env = {**common_env, "VIRTUAL_ENV": str(venv)}
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="rote-bench-memo-") as tmp_name:
-        tmp = Path(tmp_name)
-        machine = machine_info(
-            [
-                Command("python", [str(python)], env=common_env, cwd=tmp),
-                Command(
-                    "rote",
-                    [str(rote), "run"],
-                    env={**rote_env, "ROTE_CACHE_DIR": str(tmp / "version-cache")},
-                    cwd=tmp,
-                ),
-            ]
-        )
-        machine["packages"] = packages
-        machine["venv"] = str(venv)
-        machine["rote_executable"] = str(rote)
-        machine["loadavg_at_start"] = list(os.getloadavg())
-        versions = machine["python_versions"]
-        if versions.get("python") != versions.get("rote"):
-            print(
-                f"warning: interpreters differ: python={versions.get('python')!r}"
-                f" rote={versions.get('rote')!r}",
-                file=sys.stderr,
-            )
-
+    with peer_setup(args, PACKAGES, "memo") as setup:
+        python, rote, tmp = setup.python, setup.rote, setup.tmp
+        common_env, rote_env = setup.common_env, setup.rote_env
         print("measuring per-call hit cost", file=sys.stderr, flush=True)
         hits_dir = tmp / "hits"
         hits_dir.mkdir()
@@ -676,9 +707,9 @@ def run(args: argparse.Namespace) -> int:
     }
     doc = {
         "benchmark": "memo",
-        "python": pyver,
-        "machine": machine,
-        "wall_time_s": round(time.monotonic() - started, 1),
+        "python": setup.pyver,
+        "machine": setup.machine,
+        "wall_time_s": round(time.monotonic() - setup.started, 1),
         "loadavg_at_end": list(os.getloadavg()),
         "hits": hits,
         "pipeline": {
@@ -692,7 +723,7 @@ def run(args: argparse.Namespace) -> int:
         },
         "targets": targets,
     }
-    write_json(out, doc)
+    write_json(setup.out, doc)
     print_hits(hits)
     print_table(
         "memo pipeline (edit-rerun, cold run)",
@@ -706,7 +737,7 @@ def run(args: argparse.Namespace) -> int:
         + (f"; MISSED: {', '.join(missed)}" if missed else ""),
         file=sys.stderr,
     )
-    print(f"  -> {out}", file=sys.stderr)
+    print(f"  -> {setup.out}", file=sys.stderr)
     return 0
 
 
