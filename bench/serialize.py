@@ -8,11 +8,15 @@ For each payload, in one process, rounds alternate rote and pickle (which
 goes first alternates too), and each side is timed with
 ``time.perf_counter_ns``:
 
-* save: ``rote._dumps(v)`` / ``pickle.dumps(v, protocol=5)``, then the bytes
-  are written to a file in a temporary directory under the repository's
-  ``target/`` (a real disk, not a tmpfs; no fsync: the page cache takes it);
-* load: the page-cached file is read, ``rote._loads(name, data)`` /
-  ``pickle.loads(data)``, then ONE full pass over the value (``arr.sum()``,
+* save: ``rote._write_value(v, path)`` (what the cache does with a return
+  value: encode, write the parts to a temp file straight from the value's
+  buffers, rename) / ``pickle.dumps(v, protocol=5)`` written to a file, in a
+  temporary directory under the repository's ``target/`` (a real disk, not a
+  tmpfs; no fsync: the page cache takes it);
+* load: ``rote._read_value(...)`` (what a hit does: size and checksum
+  verified, files of 1 MiB and more mapped, large arrays built on a private
+  copy-on-write mapping) / the page-cached file read and ``pickle.loads``,
+  then ONE full pass over the value (``arr.sum()``,
   ``df.sum(numeric_only=True)``, iterating a list or a dict's items).
 
 ``pickle5-oob`` (``buffer_callback``; the pickle and its buffers written as
@@ -83,7 +87,7 @@ def _require_rote():
             "no `rote` module: run this inside rote, e.g. "
             "`VIRTUAL_ENV=VENV target/py3.X/release/rote bench/serialize.py`"
         ) from None
-    for name in ("_dumps", "_loads", "_fingerprint"):
+    for name in ("_write_value", "_read_value", "_fingerprint"):
         if not hasattr(rote, name):
             raise BenchError(f"this rote has no rote.{name}")
     return rote
@@ -208,7 +212,8 @@ PAYLOADS: list[tuple[str, Callable[[], object], Callable[[object], object]]] = [
 
 
 # --------------------------------------------------------------------------
-# The three sides: save(value, path) -> bytes written; load(path) -> value
+# The three sides: save(value, path) -> what load needs; load(path, that) ->
+# value
 
 
 def _write(path: Path, *chunks) -> int:
@@ -221,18 +226,16 @@ def _write(path: Path, *chunks) -> int:
 
 def _make_sides(rote):
     def save_rote(v, path):
-        _name, data = rote._dumps(v)
-        return _write(path, data)
+        return rote._write_value(v, path)
 
-    def load_rote(path, serializer):
-        with open(path, "rb") as f:
-            data = f.read()
-        return rote._loads(serializer, data)
+    def load_rote(path, saved):
+        serializer, size, checksum = saved
+        return rote._read_value(serializer, path, size, checksum)
 
     def save_pickle(v, path):
         return _write(path, pickle.dumps(v, protocol=5))
 
-    def load_pickle(path, _serializer):
+    def load_pickle(path, _saved):
         with open(path, "rb") as f:
             data = f.read()
         return pickle.loads(data)
@@ -246,7 +249,7 @@ def _make_sides(rote):
         header = struct.pack(f"<Q{len(lengths)}Q", len(lengths), *lengths)
         return _write(path, header, head, *raws)
 
-    def load_oob(path, _serializer):
+    def load_oob(path, _saved):
         size = os.path.getsize(path)
         buf = bytearray(size)
         with open(path, "rb", buffering=0) as f:
@@ -312,20 +315,21 @@ def _ratio(samples: dict[str, list[int]], a: str, b: str) -> dict[str, object]:
 
 def bench_payload(rote, sides, tmp: Path, name, build, check, rounds: int):
     value = build()
-    serializer, data = rote._dumps(value)
+    serializer, _size, _sum = rote._write_value(value, tmp / f"{name}.probe")
+    (tmp / f"{name}.probe").unlink()
     nbytes_in = getattr(value, "nbytes", None)
     oob = _oob_buffers(value)
     active = ["rote", "pickle5"] + (["pickle5-oob"] if oob else [])
     paths = {s: tmp / f"{name}.{s}" for s in active}
-    sizes = {}
+    saved = {}
     # Untimed warm-up: write each file once, load it once (and check it).
     for s in active:
         save, load = sides[s]
-        sizes[s] = save(value, paths[s])
-        loaded = load(paths[s], serializer)
+        saved[s] = save(value, paths[s])
+        loaded = load(paths[s], saved[s])
         check(loaded)
         del loaded
-    del data
+    sizes = {s: p.stat().st_size for s, p in paths.items()}
 
     save_ns = {s: [] for s in active}
     load_ns = {s: [] for s in active}
@@ -333,13 +337,13 @@ def bench_payload(rote, sides, tmp: Path, name, build, check, rounds: int):
         order = active if i % 2 == 0 else active[::-1]
         for s in order:
             save, _ = sides[s]
-            ns, _n = _timed(save, value, paths[s])
+            ns, saved[s] = _timed(save, value, paths[s])
             save_ns[s].append(ns)
         for s in order:
             _, load = sides[s]
 
             def load_and_pass(s=s, load=load):
-                v = load(paths[s], serializer)
+                v = load(paths[s], saved[s])
                 check(v)
                 return v
 

@@ -17,28 +17,67 @@ pub(crate) mod rote {
         crate::hooks::tool_id()
     }
 
+    fn encoded(obj: &Bound<'_, PyAny>) -> PyResult<rote_values::Encoded> {
+        rote_values::encode(obj)?
+            .map_err(|refused| pyo3::exceptions::PyTypeError::new_err(refused.reason))
+    }
+
+    fn serializer(name: &str) -> PyResult<rote_values::Serializer> {
+        rote_values::Serializer::from_name(name).ok_or_else(|| {
+            pyo3::exceptions::PyValueError::new_err(format!("unknown serializer `{name}`"))
+        })
+    }
+
     /// `(serializer, bytes)` for a value; `TypeError` with the reason when it
     /// cannot be stored. Internal: what the cache does with return values.
     #[pyfunction]
     fn _dumps<'py>(
         obj: &Bound<'py, PyAny>,
     ) -> PyResult<(&'static str, Bound<'py, pyo3::types::PyBytes>)> {
-        match rote_values::encode(obj)? {
-            Ok(enc) => Ok((
-                enc.serializer.name(),
-                pyo3::types::PyBytes::new(obj.py(), &enc.bytes),
-            )),
-            Err(refused) => Err(pyo3::exceptions::PyTypeError::new_err(refused.reason)),
-        }
+        let enc = encoded(obj)?;
+        let bytes = pyo3::types::PyBytes::new_with(obj.py(), enc.len(), |out| {
+            let mut at = 0;
+            for part in enc.parts() {
+                out[at..at + part.len()].copy_from_slice(part);
+                at += part.len();
+            }
+            Ok(())
+        })?;
+        Ok((enc.serializer.name(), bytes))
     }
 
     /// The value [`_dumps`] serialized.
     #[pyfunction]
     fn _loads<'py>(py: Python<'py>, serializer: &str, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-        let ser = rote_values::Serializer::from_name(serializer).ok_or_else(|| {
-            pyo3::exceptions::PyValueError::new_err(format!("unknown serializer `{serializer}`"))
-        })?;
-        rote_values::decode(py, ser, data)
+        rote_values::decode(py, self::serializer(serializer)?, data, None)
+    }
+
+    /// Writes a value to `path` as the cache writes a blob; returns
+    /// `(serializer, size, checksum)` for [`_read_value`]. Internal: benchmarks.
+    #[pyfunction]
+    fn _write_value(
+        obj: &Bound<'_, PyAny>,
+        path: std::path::PathBuf,
+    ) -> PyResult<(&'static str, u64, u64)> {
+        let enc = encoded(obj)?;
+        let (size, sum) = rote_store::write_file(&path, &enc.parts())
+            .map_err(|e| pyo3::exceptions::PyOSError::new_err(e.to_string()))?;
+        Ok((enc.serializer.name(), size, sum))
+    }
+
+    /// Reads a value [`_write_value`] wrote, as the cache reads a blob on a hit
+    /// (size and checksum verified, large files mapped).
+    #[pyfunction]
+    fn _read_value<'py>(
+        py: Python<'py>,
+        serializer: &str,
+        path: std::path::PathBuf,
+        size: u64,
+        checksum: u64,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let blob = rote_store::read_file_verified(&path, size, checksum)
+            .map_err(|e| pyo3::exceptions::PyOSError::new_err(e.to_string()))?;
+        rote_values::decode(py, self::serializer(serializer)?, &blob, blob.file())
     }
 
     #[pymodule_export]

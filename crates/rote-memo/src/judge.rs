@@ -161,12 +161,13 @@ pub(crate) fn judge<'py>(
         digest: args_digest.to_vec(),
     });
     deps.extend(printed);
-    let size = encoded.bytes.len() as u64;
+    let size = encoded.len() as u64;
+    let parts = encoded.parts();
     let entry = NewEntry {
         key,
         function: &w.name,
         serializer: encoded.serializer.name(),
-        value: &encoded.bytes,
+        value: &parts,
         compute: elapsed,
         deps: &deps,
     };

@@ -319,7 +319,7 @@ fn serve<'py>(
             found.meta.serializer.clone(),
         )));
     };
-    let value = match rote_values::decode(py, ser, &found.value) {
+    let value = match rote_values::decode(py, ser, &found.value, found.value.file()) {
         Ok(v) => v,
         Err(err) => {
             rt.forget_found(&found.meta.key);

@@ -320,7 +320,7 @@ fn insert(store: &Store, i: u64, value: &[u8], deps: &[Dep]) -> rote_store::Resu
             key: key(i),
             function: FUNCTION,
             serializer: SERIALIZER,
-            value,
+            value: &[value],
             compute: Duration::from_millis(250),
             deps,
         })

@@ -4,7 +4,7 @@
 //! check stays cheap next to decoding; blake3 names the file once, at write).
 
 use std::fmt;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -52,6 +52,78 @@ pub(crate) fn checksum(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
+/// [`checksum`] of the parts' concatenation.
+fn checksum_parts(parts: &[&[u8]]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3Default::new();
+    for part in parts {
+        h.update(part);
+    }
+    h.digest()
+}
+
+/// Values at least this large are mapped rather than read: the checksum
+/// reads the page cache in place, and decoders that can keep the bytes
+/// (`.npy`, pickle buffers) map the file again copy-on-write instead of
+/// copying it.
+pub const MAP_MIN: u64 = 1 << 20;
+
+/// A verified value: its bytes in memory, or a read-only mapping of its
+/// file (with the file, for decoders that map it again privately).
+pub struct Blob(BlobInner);
+
+enum BlobInner {
+    Bytes(Vec<u8>),
+    Mapped {
+        map: memmap2::Mmap,
+        file: std::fs::File,
+    },
+}
+
+impl Blob {
+    /// The blob's open file when it is mapped. Blob files are never written
+    /// in place (only created whole and renamed), so a private mapping of it
+    /// sees the verified bytes.
+    pub fn file(&self) -> Option<&std::fs::File> {
+        match &self.0 {
+            BlobInner::Bytes(_) => None,
+            BlobInner::Mapped { file, .. } => Some(file),
+        }
+    }
+}
+
+impl std::ops::Deref for Blob {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match &self.0 {
+            BlobInner::Bytes(b) => b,
+            BlobInner::Mapped { map, .. } => map,
+        }
+    }
+}
+
+impl fmt::Debug for Blob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let how = if self.file().is_some() {
+            "mapped"
+        } else {
+            "bytes"
+        };
+        write!(f, "Blob({how}, {} bytes)", self.len())
+    }
+}
+
+impl PartialEq<[u8]> for Blob {
+    fn eq(&self, other: &[u8]) -> bool {
+        **self == *other
+    }
+}
+
+impl PartialEq<Vec<u8>> for Blob {
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        **self == **other
+    }
+}
+
 fn temp_name(dir: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -62,10 +134,18 @@ fn temp_name(dir: &Path) -> PathBuf {
 /// Writes `bytes` to `path` through a temp file in `tmp_dir` (or beside the
 /// target) and a rename, so readers see the whole file or none.
 pub(crate) fn write_via(tmp_dir: &Path, path: &Path, bytes: &[u8], fsync: bool) -> Result<()> {
+    write_parts_via(tmp_dir, path, &[bytes], fsync)
+}
+
+/// [`write_via`] of the parts' concatenation, written part by part (large
+/// values are written straight from their owner's memory).
+fn write_parts_via(tmp_dir: &Path, path: &Path, parts: &[&[u8]], fsync: bool) -> Result<()> {
     let tmp = temp_name(tmp_dir);
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
+        for part in parts {
+            file.write_all(part)?;
+        }
         if fsync {
             file.sync_all()?;
         }
@@ -89,27 +169,32 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8], fsync: bool) -> Result
     write_via(path.parent().unwrap_or(Path::new(".")), path, bytes, fsync)
 }
 
-/// blake3 of a value, on all cores when it is large.
-fn content_hash(value: &[u8]) -> [u8; 32] {
-    if value.len() >= 1 << 20 {
-        *blake3::Hasher::new()
-            .update_rayon(value)
-            .finalize()
-            .as_bytes()
-    } else {
-        *blake3::hash(value).as_bytes()
+/// blake3 of the parts' concatenation, on all cores for large parts.
+fn content_hash(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    for part in parts {
+        if part.len() >= 1 << 20 {
+            h.update_rayon(part);
+        } else {
+            h.update(part);
+        }
     }
+    *h.finalize().as_bytes()
+}
+
+fn total_len(parts: &[&[u8]]) -> u64 {
+    parts.iter().map(|p| p.len() as u64).sum()
 }
 
 /// Stores `value`, once per distinct content; returns its id and checksum.
 /// An existing file of the same content is reused (its mtime refreshed, so
 /// garbage collection's grace period starts again); a damaged one is
 /// replaced.
-pub(crate) fn write(layout: &Layout, value: &[u8], fsync: bool) -> Result<(BlobId, u64)> {
+pub(crate) fn write(layout: &Layout, value: &[&[u8]], fsync: bool) -> Result<(BlobId, u64)> {
     let id = BlobId(content_hash(value));
-    let sum = checksum(value);
+    let sum = checksum_parts(value);
     let path = id.path(layout);
-    if read_verified(layout, &id, value.len() as u64, sum).is_ok() {
+    if read_verified(layout, &id, total_len(value), sum).is_ok() {
         if let Ok(file) = std::fs::File::options().write(true).open(&path) {
             let _ = file.set_modified(SystemTime::now());
         }
@@ -121,7 +206,7 @@ pub(crate) fn write(layout: &Layout, value: &[u8], fsync: bool) -> Result<(BlobI
         .mode(0o700)
         .create(shard)
         .map_err(|e| StoreError::io(shard, e))?;
-    write_via(&layout.tmp_dir(), &path, value, fsync)?;
+    write_parts_via(&layout.tmp_dir(), &path, value, fsync)?;
     Ok((id, sum))
 }
 
@@ -130,11 +215,11 @@ pub(crate) fn write(layout: &Layout, value: &[u8], fsync: bool) -> Result<(BlobI
 pub(crate) fn ensure_present(
     layout: &Layout,
     id: &BlobId,
-    value: &[u8],
+    value: &[&[u8]],
     fsync: bool,
 ) -> std::io::Result<()> {
     let path = id.path(layout);
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() == value.len() as u64) {
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() == total_len(value)) {
         return Ok(());
     }
     let shard = path.parent().expect("blob paths have a shard directory");
@@ -142,7 +227,7 @@ pub(crate) fn ensure_present(
         .recursive(true)
         .mode(0o700)
         .create(shard)?;
-    write_via(&layout.tmp_dir(), &path, value, fsync).map_err(|e| match e {
+    write_parts_via(&layout.tmp_dir(), &path, value, fsync).map_err(|e| match e {
         StoreError::Io { source, .. } => source,
         other => std::io::Error::other(other.to_string()),
     })
@@ -150,7 +235,7 @@ pub(crate) fn ensure_present(
 
 /// Why a blob could not be used.
 #[derive(Debug)]
-pub(crate) enum BadBlob {
+pub enum BadBlob {
     Missing,
     Size { expected: u64, found: u64 },
     Checksum,
@@ -159,7 +244,7 @@ pub(crate) enum BadBlob {
 
 impl BadBlob {
     /// A stable reason key for the statistics.
-    pub(crate) fn reason(&self) -> &'static str {
+    pub fn reason(&self) -> &'static str {
         match self {
             BadBlob::Missing => "blob missing",
             BadBlob::Size { .. } | BadBlob::Checksum => "blob corrupt",
@@ -186,23 +271,62 @@ pub(crate) fn read_verified(
     id: &BlobId,
     size: u64,
     sum: u64,
-) -> Result<Vec<u8>, BadBlob> {
-    let path = id.path(layout);
-    let bytes = match std::fs::read(&path) {
-        Ok(bytes) => bytes,
+) -> Result<Blob, BadBlob> {
+    read_file_verified(&id.path(layout), size, sum)
+}
+
+/// The blob at `path` if it has `size` bytes with checksum `sum`: read into
+/// memory when small, mapped read-only from [`MAP_MIN`] bytes on.
+pub fn read_file_verified(path: &Path, size: u64, sum: u64) -> Result<Blob, BadBlob> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Err(BadBlob::Missing),
         Err(err) => return Err(BadBlob::Unreadable(err)),
     };
-    if bytes.len() as u64 != size {
+    let meta = file.metadata().map_err(BadBlob::Unreadable)?;
+    if !meta.is_file() {
+        return Err(BadBlob::Unreadable(std::io::Error::other(
+            "not a regular file",
+        )));
+    }
+    let found = meta.len();
+    if found != size {
         return Err(BadBlob::Size {
             expected: size,
-            found: bytes.len() as u64,
+            found,
         });
     }
-    if checksum(&bytes) != sum {
+    let blob = if size >= MAP_MIN {
+        // SAFETY: blob files are only ever created whole and renamed into
+        // place, never written or truncated in place, so the mapping's
+        // contents do not change under us.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(BadBlob::Unreadable)?;
+        Blob(BlobInner::Mapped { map, file })
+    } else {
+        let mut bytes = Vec::with_capacity(size as usize);
+        (&file)
+            .take(size + 1)
+            .read_to_end(&mut bytes)
+            .map_err(BadBlob::Unreadable)?;
+        Blob(BlobInner::Bytes(bytes))
+    };
+    if blob.len() as u64 != size {
+        return Err(BadBlob::Size {
+            expected: size,
+            found: blob.len() as u64,
+        });
+    }
+    if checksum(&blob) != sum {
         return Err(BadBlob::Checksum);
     }
-    Ok(bytes)
+    Ok(blob)
+}
+
+/// Writes a value made of `parts` to `path` (temp file, then rename) and
+/// returns the size and checksum [`read_file_verified`] expects.
+pub fn write_file(path: &Path, parts: &[&[u8]]) -> Result<(u64, u64)> {
+    write_parts_via(path.parent().unwrap_or(Path::new(".")), path, parts, false)?;
+    Ok((total_len(parts), checksum_parts(parts)))
 }
 
 pub(crate) fn remove(layout: &Layout, id: &BlobId) {

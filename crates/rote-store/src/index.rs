@@ -328,7 +328,7 @@ impl Index {
                     e.function,
                     &blob.0[..],
                     e.serializer,
-                    e.value.len() as i64,
+                    e.size() as i64,
                     checksum as i64,
                     e.compute.as_nanos() as i64,
                     now,

@@ -24,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+pub use blobs::{BadBlob, Blob, MAP_MIN, read_file_verified, write_file};
 pub use deps::Dep;
 pub use files::{FileDigest, RACY_WINDOW, hash_file};
 pub use key::{KEY_VERSION, Key, KeyBuilder};
@@ -110,7 +111,7 @@ pub struct EntryMeta {
 pub struct Found {
     pub meta: EntryMeta,
     pub deps: Vec<Dep>,
-    pub value: Vec<u8>,
+    pub value: Blob,
 }
 
 /// What [`Store::insert`] stores.
@@ -120,9 +121,17 @@ pub struct NewEntry<'a> {
     /// `<module>.<qualname>`.
     pub function: &'a str,
     pub serializer: &'a str,
-    pub value: &'a [u8],
+    /// The value's bytes: the concatenation of these parts.
+    pub value: &'a [&'a [u8]],
     pub compute: Duration,
     pub deps: &'a [Dep],
+}
+
+impl NewEntry<'_> {
+    /// The value's size in bytes.
+    pub fn size(&self) -> u64 {
+        self.value.iter().map(|p| p.len() as u64).sum()
+    }
 }
 
 /// What [`Store::gc`] did.
@@ -295,11 +304,7 @@ impl Store {
     /// larger than the whole limit is not stored (reason `too large`): making
     /// room for it would flush everything else. Returns whether it was stored.
     pub fn insert(&self, entry: &NewEntry<'_>) -> Result<bool> {
-        if self
-            .opts
-            .max_size
-            .is_some_and(|limit| entry.value.len() as u64 > limit)
-        {
+        if self.opts.max_size.is_some_and(|limit| entry.size() > limit) {
             self.session()
                 .record(entry.function, Outcome::Reason("too large"));
             return Ok(false);

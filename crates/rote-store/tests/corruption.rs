@@ -33,6 +33,45 @@ fn lookup(store: &Store, k: u32) -> Option<rote_store::Found> {
     found
 }
 
+/// Values from `MAP_MIN` bytes on are served from a mapping of their file;
+/// a flipped byte in one is still a miss, and so is one truncated after the
+/// entry was written.
+#[test]
+fn large_values_are_mapped_and_still_verified() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cache");
+    let store = Store::open(&dir, common::quick()).unwrap();
+    let mut rng = Rng::new(11);
+    let size = rote_store::MAP_MIN as usize + 12_345;
+    let values: Vec<Vec<u8>> = (0..3)
+        .map(|k| common::make_value(k, 1, k as u64, size, &mut rng))
+        .collect();
+    for (k, v) in values.iter().enumerate() {
+        insert(&store, k as u32, v);
+    }
+    let small = value(9, &mut rng);
+    insert(&store, 9, &small);
+    assert!(lookup(&store, 9).unwrap().value.file().is_none());
+    let found = lookup(&store, 0).unwrap();
+    assert!(found.value.file().is_some(), "a large value is mapped");
+    assert_eq!(found.value, values[0]);
+
+    let path = common::blob_path(&dir, &values[1]);
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.seek(SeekFrom::Start(size as u64 - 3)).unwrap();
+    f.write_all(&[values[1][size - 3] ^ 0x80]).unwrap();
+    drop(f);
+    assert!(lookup(&store, 1).is_none(), "a flipped byte is a miss");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(common::blob_path(&dir, &values[2]))
+        .unwrap()
+        .set_len(rote_store::MAP_MIN)
+        .unwrap();
+    assert!(lookup(&store, 2).is_none(), "a truncated blob is a miss");
+    assert_eq!(lookup(&store, 0).unwrap().value, values[0]);
+}
+
 #[test]
 fn bad_blobs_are_misses_with_a_reason() {
     let tmp = tempfile::tempdir().unwrap();

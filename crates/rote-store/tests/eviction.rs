@@ -22,7 +22,7 @@ fn put(store: &Store, rng: &mut Rng, k: u32, len: usize, compute: Duration) -> u
             key: common::key("evict", k),
             function: FUNCTION,
             serializer: common::SERIALIZER,
-            value: &value,
+            value: &[&value],
             compute,
             deps: &[],
         })

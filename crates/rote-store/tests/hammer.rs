@@ -412,7 +412,7 @@ fn eviction_never_deletes_a_blob_an_insert_just_reused() {
                 key,
                 function: "race.f",
                 serializer: "s",
-                value: &value,
+                value: &[&value],
                 compute,
                 deps: &[],
             })

@@ -136,7 +136,7 @@ fn entries_persist_across_opens_with_their_metadata() {
                 key,
                 function: "m.f",
                 serializer: "pickle5",
-                value: &value,
+                value: &[&value],
                 compute: std::time::Duration::from_millis(1234),
                 deps: &deps,
             })
@@ -166,7 +166,7 @@ fn put(store: &Store, ns: &str, k: u32, function: &str, value: &[u8]) {
             key: common::key(ns, k),
             function,
             serializer: common::SERIALIZER,
-            value,
+            value: &[value],
             compute: std::time::Duration::from_secs(1),
             deps: &[],
         })

@@ -15,6 +15,7 @@
 
 mod arrow;
 mod fingerprint;
+mod mapping;
 mod msgpack;
 mod npy;
 mod pickle;
@@ -67,11 +68,76 @@ impl Refused {
     }
 }
 
-/// A value's bytes and the serializer that reads them back.
+/// A value's bytes, as parts to be written one after the other, and the
+/// serializer that reads them back.
+///
+/// Large parts are borrowed from the Python objects they belong to (an
+/// array's buffer, a pickle's out-of-band buffers), which `Encoded` keeps
+/// alive: writing them is the only copy. They are the objects' bytes at the
+/// time they are written; the caller writes them before handing the value
+/// back to user code, which could change them.
 #[derive(Debug)]
 pub struct Encoded {
     pub serializer: Serializer,
-    pub bytes: Vec<u8>,
+    parts: Vec<Part>,
+}
+
+#[derive(Debug)]
+enum Part {
+    Owned(Vec<u8>),
+    /// `len` bytes at `ptr`, inside memory that `owner` keeps alive.
+    Borrowed {
+        _owner: Py<PyAny>,
+        ptr: usize,
+        len: usize,
+    },
+    Buffer(pyo3::buffer::PyBuffer<u8>),
+}
+
+impl Part {
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Part::Owned(v) => v,
+            Part::Borrowed { len: 0, .. } => &[],
+            // SAFETY: `owner` holds the memory; see `Encoded`.
+            Part::Borrowed { ptr, len, .. } => unsafe {
+                std::slice::from_raw_parts(*ptr as *const u8, *len)
+            },
+            Part::Buffer(b) if b.len_bytes() == 0 => &[],
+            // SAFETY: a C-contiguous byte view, held by `b`; see `Encoded`.
+            Part::Buffer(b) => unsafe {
+                std::slice::from_raw_parts(b.buf_ptr() as *const u8, b.len_bytes())
+            },
+        }
+    }
+}
+
+impl Encoded {
+    fn owned(serializer: Serializer, bytes: Vec<u8>) -> Encoded {
+        Encoded {
+            serializer,
+            parts: vec![Part::Owned(bytes)],
+        }
+    }
+
+    /// The value's bytes: the concatenation of these slices.
+    pub fn parts(&self) -> Vec<&[u8]> {
+        self.parts.iter().map(Part::bytes).collect()
+    }
+
+    /// The value's size in bytes.
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.bytes().len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value's bytes in one buffer (a copy).
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.parts().concat()
+    }
 }
 
 /// The kind of a value no serializer may store, if it is one.
@@ -111,41 +177,41 @@ pub fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Result<Encoded, Refused>> {
     if npy::is_plain_ndarray(obj)? {
         return Ok(Ok(Encoded {
             serializer: Serializer::Npy,
-            bytes: npy::encode(obj)?,
+            parts: npy::encode(obj)?,
         }));
     }
     // A table whose schema would not survive arrow-rs falls through to pickle.
     if let Some(kind) = arrow::kind(obj)? {
         if let Some(bytes) = arrow::encode(obj, kind)? {
-            return Ok(Ok(Encoded {
-                serializer: Serializer::Arrow,
-                bytes,
-            }));
+            return Ok(Ok(Encoded::owned(Serializer::Arrow, bytes)));
         }
     }
     if let Some(bytes) = msgpack::encode(obj)? {
-        return Ok(Ok(Encoded {
-            serializer: Serializer::Msgpack,
-            bytes,
-        }));
+        return Ok(Ok(Encoded::owned(Serializer::Msgpack, bytes)));
     }
-    Ok(pickle::encode(obj)?.map(|bytes| Encoded {
+    Ok(pickle::encode(obj)?.map(|parts| Encoded {
         serializer: Serializer::Pickle5,
-        bytes,
+        parts,
     }))
 }
 
 /// Reads back what [`encode`] wrote.
+///
+/// `file`, when given, is the file `bytes` were mapped from, unchanged since
+/// they were verified: large arrays are then built on a private copy-on-write
+/// mapping of it instead of a copy (writes go to the process's own pages,
+/// never to the file, and each decode gets its own mapping).
 pub fn decode<'py>(
     py: Python<'py>,
     serializer: Serializer,
     bytes: &[u8],
+    file: Option<&std::fs::File>,
 ) -> PyResult<Bound<'py, PyAny>> {
     match serializer {
         Serializer::Arrow => arrow::decode(py, bytes),
         Serializer::Msgpack => msgpack::decode(py, bytes),
-        Serializer::Npy => npy::decode(py, bytes),
-        Serializer::Pickle5 => pickle::decode(py, bytes),
+        Serializer::Npy => npy::decode(py, bytes, file),
+        Serializer::Pickle5 => pickle::decode(py, bytes, file),
     }
 }
 

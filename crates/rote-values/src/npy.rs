@@ -148,36 +148,10 @@ fn shape_repr(shape: &[u64]) -> String {
     }
 }
 
-/// An empty buffer with room for `capacity` bytes. Large ones ask for
-/// transparent huge pages, as numpy does for its arrays: filling fresh memory
-/// is bound by page faults, and 2 MiB pages take 512 times fewer.
-fn output_buffer(capacity: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(capacity);
-    #[cfg(target_os = "linux")]
-    {
-        const HUGE_PAGE: usize = 1 << 21;
-        let start = out.as_mut_ptr() as usize;
-        let aligned = start.next_multiple_of(HUGE_PAGE);
-        let end = (start + capacity) / HUGE_PAGE * HUGE_PAGE;
-        if end > aligned {
-            // SAFETY: the range lies inside our own allocation; the advice
-            // changes how it is backed, never its contents. Failure is fine.
-            unsafe {
-                libc::madvise(
-                    aligned as *mut libc::c_void,
-                    end - aligned,
-                    libc::MADV_HUGEPAGE,
-                )
-            };
-        }
-    }
-    out
-}
-
 /// Magic, version, header length and the header padded as numpy pads it:
 /// version 1.0 when the header fits its u16 length, 2.0 for longer headers,
 /// 3.0 when the header is not latin-1 (non-latin-1 field names).
-fn wrap_header(header: &str, data_len: usize) -> Vec<u8> {
+fn wrap_header(header: &str) -> Vec<u8> {
     let latin1: Option<Vec<u8>> = header
         .chars()
         .map(|c| u8::try_from(u32::from(c)).ok())
@@ -193,7 +167,7 @@ fn wrap_header(header: &str, data_len: usize) -> Vec<u8> {
     };
     let len_size = if major == 1 { 2 } else { 4 };
     let total = padded_len(body.len(), len_size);
-    let mut out = output_buffer(MAGIC.len() + 2 + len_size + total + data_len);
+    let mut out = Vec::with_capacity(MAGIC.len() + 2 + len_size + total);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[major, 0]);
     if major == 1 {
@@ -207,7 +181,9 @@ fn wrap_header(header: &str, data_len: usize) -> Vec<u8> {
     out
 }
 
-pub(crate) fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// The header as one owned part and the data borrowed from the array (or
+/// from its C-order copy when it is neither C- nor F-contiguous).
+pub(crate) fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Vec<crate::Part>> {
     let py = obj.py();
     let flags = obj.getattr("flags")?;
     // C first: a 1-D array is both, and numpy calls that C order.
@@ -237,10 +213,16 @@ pub(crate) fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
             GROWTH_AXIS_MAX_DIGITS.saturating_sub(axis.to_string().len()),
         ));
     }
-    let mut out = wrap_header(&header, nbytes);
-    // SAFETY: `arr` is held here, and nothing below runs Python code.
-    out.extend_from_slice(unsafe { contiguous_bytes(&arr, nbytes)? });
-    Ok(out)
+    let head = wrap_header(&header);
+    let ptr = if nbytes == 0 { 0 } else { data_address(&arr)? };
+    Ok(vec![
+        crate::Part::Owned(head),
+        crate::Part::Borrowed {
+            _owner: arr.unbind(),
+            ptr,
+            len: nbytes,
+        },
+    ])
 }
 
 fn bad(what: impl std::fmt::Display) -> PyErr {
@@ -330,7 +312,11 @@ fn read_header<'py, 'b>(py: Python<'py>, bytes: &'b [u8]) -> PyResult<(Header<'p
     ))
 }
 
-pub(crate) fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn decode<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+    file: Option<&std::fs::File>,
+) -> PyResult<Bound<'py, PyAny>> {
     let (header, data) = read_header(py, bytes)?;
     let Header {
         shape,
@@ -354,9 +340,30 @@ pub(crate) fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, 
         )));
     }
     let numpy = py.import("numpy")?;
+    let order = if fortran { "F" } else { "C" };
+    if let Some(file) = file.filter(|_| count > 0) {
+        // A view of a private mapping: no copy, pages shared with the page
+        // cache until written. numpy's own header padding puts the data on a
+        // 64-byte boundary of the page-aligned mapping.
+        let offset = bytes.len() - data.len();
+        let mapping = crate::mapping::map_private(py, file)?;
+        if mapping.len()? != bytes.len() {
+            return Err(bad("the mapped file changed size"));
+        }
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("dtype", &dtype)?;
+        kwargs.set_item("count", count)?;
+        kwargs.set_item("offset", offset)?;
+        let flat = numpy
+            .getattr("frombuffer")?
+            .call((mapping,), Some(&kwargs))?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("order", order)?;
+        return flat.call_method("reshape", (PyTuple::new(py, &shape)?,), Some(&kwargs));
+    }
     let kwargs = PyDict::new(py);
     kwargs.set_item("dtype", &dtype)?;
-    kwargs.set_item("order", if fortran { "F" } else { "C" })?;
+    kwargs.set_item("order", order)?;
     let arr = numpy
         .getattr("empty")?
         .call((PyTuple::new(py, &shape)?,), Some(&kwargs))

@@ -3,16 +3,23 @@
 //! stream), or cloudpickle where plain pickle cannot (lambdas, local
 //! classes) and cloudpickle is installed.
 //!
-//! Layout: `RP5\x01`, then u32 buffer count, then the pickle stream and each
-//! buffer as u64 length + bytes (little-endian).
+//! Layout (little-endian): `RP5\x02`, u32 buffer count, the u64 lengths of
+//! the stream and of each buffer, the pickle stream, then each buffer,
+//! zero-padded to start on a 64-byte boundary of the value. Aligned buffers
+//! let a mapped value hand numpy aligned views instead of copies. Values
+//! written as `RP5\x01` (no length table, no padding: each part is its u64
+//! length then its bytes) are still read.
 
 use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList};
 
-use crate::Refused;
+use crate::{Part, Refused};
 
-const MAGIC: &[u8; 4] = b"RP5\x01";
+const MAGIC_V1: &[u8; 4] = b"RP5\x01";
+const MAGIC: &[u8; 4] = b"RP5\x02";
+/// Where out-of-band buffers start, relative to the value's first byte.
+const BUFFER_ALIGN: usize = 64;
 
 /// The pickle stream and its out-of-band buffers, still owned by Python.
 struct Dumped<'py> {
@@ -51,16 +58,7 @@ fn dumps_with<'py>(
     })
 }
 
-/// The bytes of a contiguous buffer, borrowed while the GIL is held.
-fn buffer_bytes(buffer: &PyBuffer<u8>) -> &[u8] {
-    debug_assert!(buffer.is_c_contiguous());
-    // SAFETY: `raw()` gives a C-contiguous byte view; the exporter keeps the
-    // memory alive while `buffer` holds it, and nothing runs Python code that
-    // could mutate it while we copy (the GIL is held).
-    unsafe { std::slice::from_raw_parts(buffer.buf_ptr() as *const u8, buffer.len_bytes()) }
-}
-
-pub(crate) fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Result<Vec<u8>, Refused>> {
+pub(crate) fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Result<Vec<Part>, Refused>> {
     let py = obj.py();
     let pickle = py.import("pickle")?;
     let dumped = match dumps_with(&pickle, obj) {
@@ -81,42 +79,126 @@ pub(crate) fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Result<Vec<u8>, Refused
             }
         }
     };
-    // One copy of every byte, straight into the result.
-    let parts: Vec<&[u8]> = std::iter::once(dumped.stream.as_bytes())
-        .chain(dumped.buffers.iter().map(buffer_bytes))
-        .collect();
-    let mut out = Vec::with_capacity(8 + parts.iter().map(|p| p.len() + 8).sum::<usize>());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(dumped.buffers.len() as u32).to_le_bytes());
-    for part in parts {
-        out.extend_from_slice(&(part.len() as u64).to_le_bytes());
-        out.extend_from_slice(part);
+    let stream = dumped.stream.as_bytes();
+    let mut head = Vec::with_capacity(8 + 8 * (dumped.buffers.len() + 1));
+    head.extend_from_slice(MAGIC);
+    head.extend_from_slice(&(dumped.buffers.len() as u32).to_le_bytes());
+    head.extend_from_slice(&(stream.len() as u64).to_le_bytes());
+    for buffer in &dumped.buffers {
+        head.extend_from_slice(&(buffer.len_bytes() as u64).to_le_bytes());
     }
-    Ok(Ok(out))
+    let mut offset = head.len() + stream.len();
+    let mut parts = vec![
+        Part::Owned(head),
+        Part::Borrowed {
+            ptr: stream.as_ptr() as usize,
+            len: stream.len(),
+            _owner: dumped.stream.into_any().unbind(),
+        },
+    ];
+    // The buffers go out as they are: writing them is their only copy.
+    for buffer in dumped.buffers {
+        let pad = offset.next_multiple_of(BUFFER_ALIGN) - offset;
+        if pad > 0 {
+            parts.push(Part::Owned(vec![0; pad]));
+        }
+        offset += pad + buffer.len_bytes();
+        parts.push(Part::Buffer(buffer));
+    }
+    Ok(Ok(parts))
 }
 
 fn bad(what: &str) -> PyErr {
     pyo3::exceptions::PyValueError::new_err(format!("corrupt pickle5 value: {what}"))
 }
 
-pub(crate) fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
-    let rest = bytes.strip_prefix(MAGIC).ok_or_else(|| bad("no header"))?;
+fn split_u64(rest: &[u8]) -> PyResult<(usize, &[u8])> {
+    let (len, tail) = rest.split_at_checked(8).ok_or_else(|| bad("truncated"))?;
+    let len = usize::try_from(u64::from_le_bytes(len.try_into().expect("8 bytes")))
+        .map_err(|_| bad("length"))?;
+    Ok((len, tail))
+}
+
+/// The stream and the buffers' byte ranges within `bytes`.
+fn parse(bytes: &[u8]) -> PyResult<(&[u8], Vec<std::ops::Range<usize>>)> {
+    let (version, rest) = bytes.split_at_checked(4).ok_or_else(|| bad("no header"))?;
     let (count, mut rest) = rest.split_at_checked(4).ok_or_else(|| bad("truncated"))?;
     let count = u32::from_le_bytes(count.try_into().expect("4 bytes")) as usize;
-    let mut parts = Vec::with_capacity(count + 1);
+    if version == MAGIC_V1 {
+        let mut ranges = Vec::with_capacity(count + 1);
+        for _ in 0..=count {
+            let (len, tail) = split_u64(rest)?;
+            let start = bytes.len() - tail.len();
+            if tail.len() < len {
+                return Err(bad("truncated"));
+            }
+            ranges.push(start..start + len);
+            rest = &tail[len..];
+        }
+        let stream = ranges.remove(0);
+        return Ok((&bytes[stream], ranges));
+    }
+    if version != MAGIC {
+        return Err(bad("no header"));
+    }
+    if count > bytes.len() / 8 {
+        return Err(bad("buffer count"));
+    }
+    let mut lens = Vec::with_capacity(count + 1);
     for _ in 0..=count {
-        let (len, tail) = rest.split_at_checked(8).ok_or_else(|| bad("truncated"))?;
-        let len = usize::try_from(u64::from_le_bytes(len.try_into().expect("8 bytes")))
-            .map_err(|_| bad("length"))?;
-        let (part, tail) = tail.split_at_checked(len).ok_or_else(|| bad("truncated"))?;
-        parts.push(part);
+        let (len, tail) = split_u64(rest)?;
+        lens.push(len);
         rest = tail;
     }
-    let stream = PyBytes::new(py, parts[0]);
-    // bytearray, not bytes: arrays rebuilt on these buffers must be writeable.
+    let mut offset = bytes.len() - rest.len();
+    let stream_end = offset.checked_add(lens[0]).ok_or_else(|| bad("length"))?;
+    let stream = bytes
+        .get(offset..stream_end)
+        .ok_or_else(|| bad("truncated"))?;
+    offset = stream_end;
+    let mut ranges = Vec::with_capacity(count);
+    for &len in &lens[1..] {
+        let start = offset.next_multiple_of(BUFFER_ALIGN);
+        let end = start.checked_add(len).ok_or_else(|| bad("length"))?;
+        if end > bytes.len() {
+            return Err(bad("truncated"));
+        }
+        ranges.push(start..end);
+        offset = end;
+    }
+    if offset != bytes.len() {
+        return Err(bad("trailing bytes"));
+    }
+    Ok((stream, ranges))
+}
+
+pub(crate) fn decode<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+    file: Option<&std::fs::File>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let (stream, ranges) = parse(bytes)?;
+    let stream = PyBytes::new(py, stream);
     let buffers = PyList::empty(py);
-    for part in &parts[1..] {
-        buffers.append(PyByteArray::new(py, part))?;
+    let aligned = ranges.iter().all(|r| r.start % BUFFER_ALIGN == 0);
+    match file {
+        // Views of a private mapping: writeable, aligned, and no copy.
+        Some(file) if !ranges.is_empty() && aligned => {
+            let mapping = crate::mapping::map_private(py, file)?;
+            if mapping.len()? != bytes.len() {
+                return Err(bad("the mapped file changed size"));
+            }
+            for r in &ranges {
+                buffers.append(crate::mapping::view(&mapping, r.start, r.len())?)?;
+            }
+        }
+        // bytearray, not bytes: arrays rebuilt on these buffers must be
+        // writeable.
+        _ => {
+            for r in &ranges {
+                buffers.append(PyByteArray::new(py, &bytes[r.clone()]))?;
+            }
+        }
     }
     let kwargs = PyDict::new(py);
     kwargs.set_item("buffers", buffers)?;

@@ -55,7 +55,7 @@ fn populate(dir: &Path) {
                 key,
                 function,
                 serializer: "msgpack",
-                value: value.as_bytes(),
+                value: &[value.as_bytes()],
                 compute: Duration::from_secs(secs),
                 deps: &deps,
             })

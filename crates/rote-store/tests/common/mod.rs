@@ -181,7 +181,7 @@ pub fn insert_value(
             key: *key,
             function,
             serializer: SERIALIZER,
-            value,
+            value: &[value],
             compute: compute_for(info.writer, info.seq),
             deps: &value_deps(value),
         })
