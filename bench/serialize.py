@@ -12,7 +12,8 @@ goes first alternates too), and each side is timed with
   value: encode, write the parts to a temp file straight from the value's
   buffers, rename) / ``pickle.dumps(v, protocol=5)`` written to a file, in a
   temporary directory under the repository's ``target/`` (a real disk, not a
-  tmpfs; no fsync: the page cache takes it);
+  tmpfs; no fsync: the page cache takes it); each save makes a new file, the
+  previous one is removed untimed;
 * load: ``rote._read_value(...)`` (what a hit does: size and checksum
   verified, files of 1 MiB and more mapped, large arrays built on a private
   copy-on-write mapping) / the page-cached file read and ``pickle.loads``,
@@ -337,6 +338,9 @@ def bench_payload(rote, sides, tmp: Path, name, build, check, rounds: int):
         order = active if i % 2 == 0 else active[::-1]
         for s in order:
             save, _ = sides[s]
+            # Each save makes a new file, as the cache does (it never
+            # overwrites a blob); the old one goes untimed.
+            paths[s].unlink()
             ns, saved[s] = _timed(save, value, paths[s])
             save_ns[s].append(ns)
         for s in order:

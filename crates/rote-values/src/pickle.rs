@@ -178,12 +178,12 @@ pub(crate) fn decode<'py>(
     file: Option<&std::fs::File>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let (stream, ranges) = parse(bytes)?;
-    let stream = PyBytes::new(py, stream);
     let buffers = PyList::empty(py);
     let aligned = ranges.iter().all(|r| r.start % BUFFER_ALIGN == 0);
-    match file {
-        // Views of a private mapping: writeable, aligned, and no copy.
-        Some(file) if !ranges.is_empty() && aligned => {
+    let stream = match file {
+        // Views of a private mapping: the stream is read in place, and the
+        // buffers are writeable, aligned and not copied.
+        Some(file) if aligned => {
             let mapping = crate::mapping::map_private(py, file)?;
             if mapping.len()? != bytes.len() {
                 return Err(bad("the mapped file changed size"));
@@ -191,6 +191,8 @@ pub(crate) fn decode<'py>(
             for r in &ranges {
                 buffers.append(crate::mapping::view(&mapping, r.start, r.len())?)?;
             }
+            let start = stream.as_ptr() as usize - bytes.as_ptr() as usize;
+            crate::mapping::view(&mapping, start, stream.len())?
         }
         // bytearray, not bytes: arrays rebuilt on these buffers must be
         // writeable.
@@ -198,8 +200,9 @@ pub(crate) fn decode<'py>(
             for r in &ranges {
                 buffers.append(PyByteArray::new(py, &bytes[r.clone()]))?;
             }
+            PyBytes::new(py, stream).into_any()
         }
-    }
+    };
     let kwargs = PyDict::new(py);
     kwargs.set_item("buffers", buffers)?;
     py.import("pickle")?
