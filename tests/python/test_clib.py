@@ -755,7 +755,7 @@ def test_nothing_is_reported_in_python_mode():
 
 
 # ---------------------------------------------------------------------------
-# Known gaps (bugs): strict xfails, to be turned into plain tests when fixed
+# Gaps found earlier and fixed since: plain tests, so they stay fixed
 
 
 def test_trace_records_in_python_mode():
@@ -800,13 +800,6 @@ print(rows(load("data.parquet")))
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a pyarrow Table served from the cache fingerprints differently from "
-    "the one the call returned (its buffers are read-only: pickle protocol 5 "
-    "adds READONLY_BUFFER to the stream), so its consumer misses with "
-    "`argument changed` on the first warm run",
-)
 def test_table_read_by_pyarrow_hits_downstream_on_the_first_warm_run(tmp_path):
     project = Project(tmp_path)
     project.write("main.py", TABLE_PASSED_ON)

@@ -414,3 +414,87 @@ def test_array_fingerprints_ignore_layout(arr):
         assert fp(np.repeat(arr, 2, axis=0)[::2]) == expected
     name, data = rote._dumps(arr)
     assert fp(rote._loads(name, data)) == expected
+
+
+# ---------------------------------------------------------------------------
+# pyarrow tables and record batches: by content, not by layout
+
+
+def _arrow_table(pa):
+    n = 1000
+    return pa.table(
+        {
+            "i": pa.array(range(n), type=pa.int64()),
+            "s": pa.array([None if k % 7 == 0 else f"s{k}" for k in range(n)]),
+            "f": pa.array([k / 3 for k in range(n)]),
+            "l": pa.array([[k, k + 1] if k % 5 else None for k in range(n)]),
+            "st": pa.array([{"a": k, "b": str(k)} for k in range(n)]),
+            "d": pa.array([f"c{k % 3}" for k in range(n)]).dictionary_encode(),
+            "t": pa.array(range(n), type=pa.timestamp("ns", tz="UTC")),
+        },
+        metadata={"origin": "test"},
+    )
+
+
+def _with_all_valid_bitmap(pa, arr):
+    """`arr` (no nulls) rebuilt with a validity bitmap that marks none null,
+    as readers such as parquet's produce."""
+    valid = pa.py_buffer(b"\xff" * ((len(arr) + 7) // 8))
+    return pa.Array.from_buffers(arr.type, len(arr), [valid, *arr.buffers()[1:]], -1)
+
+
+def test_arrow_tables_fingerprint_by_content_not_layout():
+    pa = pytest.importorskip("pyarrow")
+    t = _arrow_table(pa)
+    base = fp(t)
+    assert fp(_arrow_table(pa)) == base
+    # Another chunking of the same rows.
+    rechunked = pa.Table.from_batches(t.to_batches(max_chunksize=97), schema=t.schema)
+    assert rechunked.column(0).num_chunks > 1
+    assert fp(rechunked) == base
+    assert fp(rechunked.combine_chunks()) == base
+    # A slice equals the same rows built afresh (but for the dictionary
+    # column, which pyarrow too tells apart: built afresh, its dictionary
+    # comes in another order).
+    part = t.drop_columns(["d"]).slice(100, 250)
+    fresh = pa.Table.from_pylist(part.to_pylist(), schema=part.schema)
+    assert fresh.equals(part)
+    assert fp(part) == fp(fresh)
+    # A validity bitmap that marks nothing null is no content.
+    i = t.column("i").combine_chunks()
+    bitmap = _with_all_valid_bitmap(pa, i)
+    assert bitmap.buffers()[0] is not None and i.buffers()[0] is None
+    assert fp(t.set_column(0, "i", bitmap)) == base
+    # A round trip through the cache's own codec keeps the fingerprint.
+    name, data = rote._dumps(t)
+    assert name == "arrow"
+    assert fp(rote._loads(name, data)) == base
+
+
+def test_arrow_fingerprints_see_every_difference():
+    pa = pytest.importorskip("pyarrow")
+    t = _arrow_table(pa)
+    base = fp(t)
+    i = t.column("i").to_pylist()
+    changed = {
+        "value": t.set_column(0, "i", pa.array([*i[:-1], -1], type=pa.int64())),
+        "null": t.set_column(0, "i", pa.array([None, *i[1:]], type=pa.int64())),
+        "type": t.set_column(0, "i", pa.array(i, type=pa.int32())),
+        "name": t.rename_columns(["j", *t.column_names[1:]]),
+        "order": t.select([*t.column_names[1:], "i"]),
+        "metadata": t.replace_schema_metadata({"origin": "other"}),
+        "no metadata": t.replace_schema_metadata(None),
+        "rows": t.slice(0, 999),
+        "tz": t.set_column(
+            6, "t", t.column("t").cast(pa.timestamp("ns", tz="Europe/Paris"))
+        ),
+        "nullable": t.cast(t.schema.set(0, t.schema.field(0).with_nullable(False))),
+        "batch": t.combine_chunks().to_batches()[0],
+    }
+    digests = {name: fp(v) for name, v in changed.items()}
+    assert base not in digests.values(), digests
+    assert len(set(digests.values())) == len(digests)
+    assert (
+        fp(pa.record_batch(t.to_batches()[0].columns, schema=t.schema))
+        == digests["batch"]
+    )

@@ -262,6 +262,159 @@ fn quiet_panics<T>(read: impl FnOnce() -> Result<T, String>) -> Result<T, String
     })
 }
 
+/// The batches of a pyarrow object, shared with pyarrow through the C stream
+/// interface (no copy).
+fn import(
+    obj: &Bound<'_, PyAny>,
+) -> PyResult<Result<(arrow_schema::SchemaRef, Vec<RecordBatch>), ArrowError>> {
+    let py = obj.py();
+    let capsule = obj
+        .call_method1("__arrow_c_stream__", (py.None(),))?
+        .cast_into::<PyCapsule>()?;
+    let ptr = capsule.pointer_checked(Some(STREAM_CAPSULE))?;
+    // SAFETY: as in `encode`.
+    let stream = unsafe { FFI_ArrowArrayStream::from_raw(ptr.as_ptr().cast()) };
+    Ok((|| {
+        let reader = RecordBatchStreamReader::try_new(stream)?;
+        let schema = reader.schema();
+        let batches = reader.collect::<Result<Vec<_>, _>>()?;
+        Ok((schema, batches))
+    })())
+}
+
+/// What a pyarrow table or record batch holds, hashed so that equal content
+/// gives equal digests however it is laid out: the schema (names, types,
+/// nullability, metadata in key order), the row count, then each column with
+/// its chunks joined and rebuilt from offset 0 (`MutableArrayData`), which
+/// drops validity bitmaps that mark nothing null, re-bases offsets and
+/// copies only the rows in use. Values under null slots are hashed as they
+/// lie: two tables differing only there get different digests, a needless
+/// miss but never a wrong hit. `None` when arrow-rs cannot take the value
+/// apart; the caller then falls back to its pickle.
+pub(crate) fn digest(obj: &Bound<'_, PyAny>, kind: Kind) -> PyResult<Option<[u8; 32]>> {
+    let (schema, batches) = match import(obj)? {
+        Ok(imported) => imported,
+        Err(err) => {
+            tracing::debug!(error = %err, "arrow value not imported for its fingerprint");
+            return Ok(None);
+        }
+    };
+    let hashed = quiet_panics(|| {
+        let mut h = blake3::Hasher::new();
+        h.update(b"arrow v1\n");
+        h.update(&[kind.byte()]);
+        put_metadata(&mut h, schema.metadata());
+        put_count(&mut h, schema.fields().len());
+        for field in schema.fields() {
+            put_field(&mut h, field);
+        }
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        put_count(&mut h, rows);
+        for column in 0..schema.fields().len() {
+            let chunks: Vec<arrow_data::ArrayData> =
+                batches.iter().map(|b| b.column(column).to_data()).collect();
+            let mut joined =
+                arrow_data::transform::MutableArrayData::new(chunks.iter().collect(), false, rows);
+            for (i, chunk) in chunks.iter().enumerate() {
+                joined
+                    .try_extend(i, 0, chunk.len())
+                    .map_err(|e| e.to_string())?;
+            }
+            put_array(&mut h, &joined.freeze());
+        }
+        Ok(*h.finalize().as_bytes())
+    });
+    match hashed {
+        Ok(digest) => Ok(Some(digest)),
+        Err(err) => {
+            tracing::debug!(error = %err, "arrow value not digested");
+            Ok(None)
+        }
+    }
+}
+
+fn put_count(h: &mut blake3::Hasher, n: usize) {
+    h.update(&(n as u64).to_le_bytes());
+}
+
+fn put_str(h: &mut blake3::Hasher, s: &str) {
+    put_count(h, s.len());
+    h.update(s.as_bytes());
+}
+
+/// Metadata in key order (arrow-rs keeps it sorted).
+fn put_metadata(h: &mut blake3::Hasher, metadata: &arrow_schema::Metadata) {
+    put_count(h, metadata.len());
+    for (k, v) in metadata {
+        put_str(h, k);
+        put_str(h, v);
+    }
+}
+
+fn put_field(h: &mut blake3::Hasher, field: &arrow_schema::Field) {
+    use arrow_schema::DataType as T;
+    put_str(h, field.name());
+    h.update(&[u8::from(field.is_nullable())]);
+    put_metadata(h, field.metadata());
+    let dt = field.data_type();
+    // Nested types through their fields, hashed the same way; the rest by
+    // their `Debug` text, which names the type and every parameter (unit,
+    // time zone, width, ...).
+    let children: Vec<&arrow_schema::Field> = match dt {
+        T::List(f) | T::LargeList(f) | T::ListView(f) | T::LargeListView(f) | T::Map(f, _) => {
+            vec![f]
+        }
+        T::FixedSizeList(f, _) => vec![f],
+        T::Struct(fields) => fields.iter().map(|f| f.as_ref()).collect(),
+        _ => Vec::new(),
+    };
+    let shape = match dt {
+        T::List(_) => "List".to_owned(),
+        T::LargeList(_) => "LargeList".to_owned(),
+        T::ListView(_) => "ListView".to_owned(),
+        T::LargeListView(_) => "LargeListView".to_owned(),
+        T::Map(_, sorted) => format!("Map({sorted})"),
+        T::FixedSizeList(_, n) => format!("FixedSizeList({n})"),
+        T::Struct(_) => "Struct".to_owned(),
+        other => format!("{other:?}"),
+    };
+    put_str(h, &shape);
+    put_count(h, children.len());
+    for child in children {
+        put_field(h, child);
+    }
+}
+
+fn put_array(h: &mut blake3::Hasher, data: &arrow_data::ArrayData) {
+    put_count(h, data.len());
+    put_count(h, data.offset());
+    put_count(h, data.null_count());
+    match data.nulls().filter(|n| n.null_count() > 0) {
+        Some(nulls) => {
+            h.update(&[1]);
+            for valid in nulls.iter() {
+                h.update(&[u8::from(valid)]);
+            }
+        }
+        None => {
+            h.update(&[0]);
+        }
+    }
+    put_count(h, data.buffers().len());
+    for buffer in data.buffers() {
+        put_count(h, buffer.len());
+        if buffer.len() >= 1 << 20 {
+            h.update_rayon(buffer.as_slice());
+        } else {
+            h.update(buffer.as_slice());
+        }
+    }
+    put_count(h, data.child_data().len());
+    for child in data.child_data() {
+        put_array(h, child);
+    }
+}
+
 pub(crate) fn decode<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     let rest = bytes.strip_prefix(MAGIC).ok_or_else(|| bad("no header"))?;
     let (&kind, ipc) = rest.split_first().ok_or_else(|| bad("truncated"))?;

@@ -47,7 +47,7 @@ use crate::Refused;
 use crate::npy;
 
 /// Changes whenever the encoding does, so that old fingerprints never match.
-const DOMAIN: &[u8] = b"rote fingerprint v2\n";
+const DOMAIN: &[u8] = b"rote fingerprint v3\n";
 
 /// Below this, `update_rayon` costs more in coordination than it saves.
 const PARALLEL_MIN: usize = 1 << 20;
@@ -80,6 +80,7 @@ mod tag {
     pub(super) const ARRAY: u8 = b'A';
     pub(super) const NUMPY_SCALAR: u8 = b'g';
     pub(super) const PICKLE: u8 = b'p';
+    pub(super) const ARROW: u8 = b'r';
 }
 
 /// Helpers that are simplest in Python: the function types, and a pickler
@@ -341,6 +342,12 @@ impl<'py> Walk<'py> {
         } else if let Some(digest) = self.numpy_digest(&obj)? {
             self.done.insert(id, (obj, digest));
             put_tagged(out, tag::DIGEST, &digest);
+        } else if let Some(digest) = crate::arrow::kind(&obj)?
+            .map(|kind| crate::arrow::digest(&obj, kind))
+            .transpose()?
+            .flatten()
+        {
+            put_tagged(out, tag::ARROW, &digest);
         } else {
             match pickled(&obj)? {
                 Ok((stream, views)) => {
