@@ -983,6 +983,49 @@ def test_finder_leaves_other_modules_alone(project):
     assert project["finder"].find_spec("sys", None) is None
 
 
+def test_finder_rewrites_namespace_package_modules(project):
+    tag, proj = project["tag"], project["proj"]
+    ns = proj / f"ns_{tag}"
+    ns.mkdir()
+    (ns / "helper.py").write_text("def twice(x):\n    return 2 * x\n")
+    importlib.invalidate_caches()
+    helper = importlib.import_module(f"ns_{tag}.helper")
+    assert project["loaded"] == [(f"ns_{tag}.helper", str(ns / "helper.py"))]
+    assert helper.twice(4) == 8
+    assert [q for q, _ in project["calls"]] == ["twice"]
+
+
+def test_finder_yields_to_a_module_ahead_of_the_project(project, tmp_path):
+    tag, proj = project["tag"], project["proj"]
+    (proj / f"dup_{tag}.py").write_text("WHERE = 'project'\n")
+    ahead = tmp_path / "ahead"
+    ahead.mkdir()
+    (ahead / f"dup_{tag}.py").write_text("WHERE = 'ahead'\n")
+    sys.path.insert(0, str(ahead))
+    importlib.invalidate_caches()
+    dup = importlib.import_module(f"dup_{tag}")
+    assert dup.WHERE == "ahead"
+    assert project["loaded"] == []
+
+
+def test_finder_rewrites_modules_found_through_a_link_into_the_project(
+    project, tmp_path
+):
+    tag = project["tag"]
+    (project["proj"] / f"linked_{tag}.py").write_text("def one():\n    return 1\n")
+    link = tmp_path / "link"
+    try:
+        os.symlink(project["proj"], link, target_is_directory=True)
+    except OSError:
+        pytest.skip("no symlinks")
+    sys.path.remove(str(project["proj"]))
+    sys.path.insert(0, str(link))
+    importlib.invalidate_caches()
+    linked = importlib.import_module(f"linked_{tag}")
+    assert [name for name, _ in project["loaded"]] == [f"linked_{tag}"]
+    assert linked.one() == 1
+
+
 def test_finder_reports_syntax_errors_as_python_does(project):
     bad = project["proj"] / f"bad_{project['tag']}.py"
     bad.write_text("x = 1\ndef f(:\n    pass\n")

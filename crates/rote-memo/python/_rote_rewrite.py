@@ -720,11 +720,26 @@ class RoteFinder:
         prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
         self._excluded = [_with_sep(os.path.realpath(p)) for p in prefixes if p]
         self._load = load
+        self._dirs = {}
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname in sys.builtin_module_names:
             return None
-        spec = PathFinder.find_spec(fullname, path, target)
+        # Only the search-path entries that are project directories can hold
+        # a module rote rewrites: searching just those keeps the hundreds of
+        # library imports of numpy or pandas from being searched twice. (A
+        # file symlinked from a library directory into the project is not
+        # seen this way; a library directory that is a symlink into the
+        # project is.)
+        entries = list(sys.path if path is None else path)
+        project = [e for e in entries if self._covers_dir(e)]
+        if not project:
+            return None
+        spec = PathFinder.find_spec(fullname, project, target)
+        if spec is not None and len(project) < len(entries):
+            # An entry ahead of the project's may shadow the module: ask the
+            # whole path which one an import would get.
+            spec = PathFinder.find_spec(fullname, path, target)
         if spec is None or not isinstance(spec.loader, SourceFileLoader):
             return None
         origin = spec.origin
@@ -735,13 +750,28 @@ class RoteFinder:
 
     def covers(self, filename):
         """Whether the source file `filename` is one rote rewrites."""
-        real = os.path.realpath(filename)
+        return self._covers_real(os.path.realpath(filename))
+
+    def _covers_real(self, real):
         if not any(real.startswith(root) for root in self._roots):
             return False
         if any(real.startswith(prefix) for prefix in self._excluded):
             return False
         parts = real.split(os.sep)
         return "site-packages" not in parts and "dist-packages" not in parts
+
+    def _covers_dir(self, entry):
+        """Whether the search-path entry `entry` is a project directory.
+        Remembered per entry, except the current directory's `""`."""
+        if not isinstance(entry, str):
+            return False
+        if not entry:
+            return self._covers_real(_with_sep(os.path.realpath(os.getcwd())))
+        known = self._dirs.get(entry)
+        if known is None:
+            known = self._covers_real(_with_sep(os.path.realpath(entry)))
+            self._dirs[entry] = known
+        return known
 
     def invalidate_caches(self):
         pass
