@@ -1,7 +1,8 @@
 """Fingerprints: the same in every process and under every hash seed for
 equal values, different when type, content, shape, dtype or iteration order
 differ, independent of memory layout, and refused where they could not be
-trusted (functions for now, sets inside pickled objects, unpicklables)."""
+trusted (functions, which only the memoization runtime can digest; sets
+inside pickled objects; unpicklables)."""
 
 import collections
 import copy

@@ -598,6 +598,164 @@ def test_global_mutated_between_calls_of_a_run(project):
     project.run()
 
 
+FUNCTION_ARGUMENTS = """
+import functools
+import math
+
+SCALE = 2
+ADD = lambda k: lambda x: x + k  # noqa: E731
+
+
+def with_lambda(f, xs):
+    return [f(x) for x in xs]
+
+
+def with_partial(f, xs):
+    return [f(x) for x in xs]
+
+
+def with_list(fs, xs):
+    return [[f(x) for x in xs] for f in fs]
+
+
+data = [1, 4, 9]
+print(with_lambda(lambda x: x * SCALE, data))
+print(with_partial(functools.partial(pow, exp=2), data))
+print(with_list([ADD(1), math.sqrt, abs], data))
+"""
+
+
+def test_functions_passed_as_arguments_are_keyed_by_their_code(project):
+    project.write("main.py", FUNCTION_ARGUMENTS)
+    assert project.run() == {
+        "__main__.with_lambda": miss(),
+        "__main__.with_partial": miss(),
+        "__main__.with_list": miss(),
+    }
+    everything_hits = {
+        "__main__.with_lambda": hit(),
+        "__main__.with_partial": hit(),
+        "__main__.with_list": hit(),
+    }
+    assert project.run() == everything_hits
+    # The lambda's code, then a global it reads.
+    project.edit("main.py", "lambda x: x * SCALE", "lambda x: x * SCALE + 1")
+    assert project.run() == {
+        **everything_hits,
+        "__main__.with_lambda": miss("argument changed"),
+    }
+    project.edit("main.py", "SCALE = 2", "SCALE = 3")
+    assert project.run() == {
+        **everything_hits,
+        "__main__.with_lambda": miss("global changed: SCALE"),
+    }
+    # A partial's bound keyword; a closure's cell, inside a list.
+    project.edit("main.py", "exp=2", "exp=3")
+    project.edit("main.py", "ADD(1)", "ADD(2)")
+    assert project.run() == {
+        **everything_hits,
+        "__main__.with_partial": miss("argument changed"),
+        "__main__.with_list": miss("argument changed"),
+    }
+    assert (
+        project.last.stdout
+        == "[4, 13, 28]\n[1, 64, 729]\n[[3, 6, 11], [1.0, 2.0, 3.0], [1, 4, 9]]\n"
+    )
+    assert project.run() == everything_hits
+
+
+FUNCTIONS_INSIDE_OBJECTS = """
+import dataclasses
+
+
+@dataclasses.dataclass
+class Step:
+    name: str
+    fn: object
+
+
+def run_steps(steps, x):
+    for step in steps:
+        x = step.fn(x)
+    return x
+
+
+steps = [Step("double", lambda v: v * 2), Step("inc", lambda v: v + 1)]
+print(run_steps(steps, 5))
+"""
+
+
+def test_functions_inside_pickled_objects_are_keyed_by_their_code(project):
+    project.write("main.py", FUNCTIONS_INSIDE_OBJECTS)
+    assert project.run() == {"__main__.run_steps": miss()}
+    assert project.run() == {"__main__.run_steps": hit()}
+    project.edit("main.py", "lambda v: v + 1", "lambda v: v + 2")
+    assert project.run() == {"__main__.run_steps": miss("argument changed")}
+    assert project.last.stdout == "12\n"
+
+
+def test_a_recursive_closure_as_an_argument(project):
+    project.write(
+        "main.py",
+        """
+        def make(k):
+            def fact(n):
+                return k if n < 2 else n * fact(n - 1)
+
+            return fact
+
+
+        FACTS = {k: make(k) for k in (1, 2)}
+
+
+        def use(f, n):
+            return f(n)
+
+
+        print(use(FACTS[1], 5), use(FACTS[2], 5))
+        """,
+    )
+    first = project.run()
+    assert first["__main__.use"] == counts(
+        misses=2, stored=2, reasons={"argument changed": 1}
+    )
+    assert project.run()["__main__.use"] == hit(2)
+    assert project.last.stdout == "120 240\n"
+
+
+def test_nested_function_read_as_a_global_hits_on_warm_runs(project):
+    # A function rote does not wrap (nested, made by a factory) and that a
+    # wrapped one reads as a global: its identity must not depend on whether
+    # its code was compiled afresh or loaded from rote's compiled cache.
+    project.write(
+        "main.py",
+        """
+        def _factory(k):
+            def scale(v):
+                return [x * k for x in v]
+
+            return scale
+
+
+        SCALE = _factory(3)
+
+
+        def top(v):
+            return sum(SCALE(v))
+
+
+        print(top([1, 2, 3]))
+        """,
+    )
+    first = project.run()
+    assert first["__main__.top"] == miss()
+    for _ in range(2):
+        assert project.run()["__main__.top"] == hit()
+    project.edit("main.py", "x * k", "x * k + 1")
+    assert project.run()["__main__.top"]["misses"] == 1
+    assert project.last.stdout == "21\n"
+
+
 def test_positional_and_keyword_calls_share_an_entry(project):
     project.write(
         "main.py",

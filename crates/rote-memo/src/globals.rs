@@ -119,7 +119,7 @@ pub(crate) fn underlying_function<'py>(obj: &Bound<'py, PyAny>) -> Option<Bound<
 /// The version fingerprint of the distribution a module comes from: its
 /// top-level package's `__version__`, else the package file's modification
 /// time; the standard library goes with the interpreter version.
-fn module_version(py: Python<'_>, module: &str) -> PyResult<[u8; 32]> {
+pub(crate) fn module_version(py: Python<'_>, module: &str) -> PyResult<[u8; 32]> {
     let top = module.split('.').next().unwrap_or(module).to_owned();
     if let Some(v) = VERSIONS
         .lock()
@@ -205,9 +205,9 @@ fn str_attr(obj: &Bound<'_, PyAny>, name: &str) -> String {
 }
 
 /// The code identity of a function that rote did not wrap: its registered
-/// identity (rewritten source) when it has one, else a digest of its code
-/// object.
-fn function_identity(rt: &Runtime, f: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
+/// identity (rewritten source) when it has one, else a digest of its code's
+/// structure (see [`code_digest`]).
+pub(crate) fn function_identity(rt: &Runtime, f: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
     let name = format!(
         "{}.{}",
         canonical_module(&str_attr(f, "__module__")),
@@ -216,13 +216,96 @@ fn function_identity(rt: &Runtime, f: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
     if let Some(id) = rt.identity_of(&name) {
         return Ok(id);
     }
-    let code = f.getattr("__code__")?;
-    // SAFETY: marshal of a code object; the result is a new reference.
-    let dumped = unsafe {
-        Bound::from_owned_ptr_or_err(f.py(), ffi::PyMarshal_WriteObjectToString(code.as_ptr(), 4))?
-    };
-    let bytes: &[u8] = dumped.cast::<pyo3::types::PyBytes>()?.as_bytes();
-    Ok(hash(&[name.as_bytes(), bytes]))
+    let mut h = blake3::Hasher::new();
+    h.update(b"rote code v1\0");
+    put_part(&mut h, name.as_bytes());
+    code_digest(&mut h, &f.getattr("__code__")?)?;
+    Ok(*h.finalize().as_bytes())
+}
+
+fn put_part(h: &mut blake3::Hasher, part: &[u8]) {
+    h.update(&(part.len() as u64).to_le_bytes());
+    h.update(part);
+}
+
+/// A code object's structure and that of the code nested in it, without
+/// line numbers or file name: instructions, exception table, names, counts,
+/// flags, constants. Not its marshal form, which records how often objects
+/// are shared and so differs between code compiled afresh and code loaded
+/// from rote's compiled cache.
+fn code_digest(h: &mut blake3::Hasher, code: &Bound<'_, PyAny>) -> PyResult<()> {
+    h.update(b"code");
+    for attr in ["co_code", "co_exceptiontable"] {
+        put_part(
+            h,
+            code.getattr(attr)?
+                .cast::<pyo3::types::PyBytes>()?
+                .as_bytes(),
+        );
+    }
+    for attr in ["co_names", "co_varnames", "co_freevars", "co_cellvars"] {
+        let names = code.getattr(attr)?;
+        let names = names.cast::<PyTuple>()?;
+        put_part(h, &(names.len() as u64).to_le_bytes());
+        for n in names.iter() {
+            put_part(h, n.cast::<PyString>()?.to_cow()?.as_bytes());
+        }
+    }
+    put_part(h, str_attr(code, "co_name").as_bytes());
+    for attr in [
+        "co_argcount",
+        "co_posonlyargcount",
+        "co_kwonlyargcount",
+        "co_flags",
+    ] {
+        let n: i64 = code.getattr(attr)?.extract()?;
+        put_part(h, &n.to_le_bytes());
+    }
+    let consts = code.getattr("co_consts")?;
+    let consts = consts.cast::<PyTuple>()?;
+    put_part(h, &(consts.len() as u64).to_le_bytes());
+    for c in consts.iter() {
+        put_part(h, &const_digest(&c)?);
+    }
+    Ok(())
+}
+
+/// A constant of a code object: code, tuples and frozensets (members in a
+/// sorted order: theirs follows the hash seed) by structure, the rest by
+/// fingerprint.
+fn const_digest(c: &Bound<'_, PyAny>) -> PyResult<[u8; 32]> {
+    let mut h = blake3::Hasher::new();
+    // SAFETY: type check on a valid object.
+    if unsafe { ffi::PyCode_Check(c.as_ptr()) } != 0 {
+        code_digest(&mut h, c)?;
+    } else if let Ok(t) = c.cast_exact::<PyTuple>() {
+        h.update(b"tuple");
+        for item in t.iter() {
+            put_part(&mut h, &const_digest(&item)?);
+        }
+    } else if let Ok(s) = c.cast_exact::<pyo3::types::PyFrozenSet>() {
+        h.update(b"frozenset");
+        let mut members = s
+            .iter()
+            .map(|m| const_digest(&m))
+            .collect::<PyResult<Vec<_>>>()?;
+        members.sort_unstable();
+        for m in members {
+            put_part(&mut h, &m);
+        }
+    } else {
+        h.update(b"value");
+        match rote_values::fingerprint(c)? {
+            Ok(fp) => put_part(&mut h, &fp),
+            // Constants are literals; one without a fingerprint stands by
+            // its repr.
+            Err(_) => {
+                h.update(b"repr");
+                put_part(&mut h, c.repr()?.to_cow()?.as_bytes());
+            }
+        }
+    }
+    Ok(*h.finalize().as_bytes())
 }
 
 /// What a walk found to follow next.

@@ -8,11 +8,12 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use rote_store::{Dep, Key, NewEntry, Store};
 
+use crate::argfp::ArgDigester;
 use crate::frame::Frame;
 use crate::globals;
 use crate::runtime::Runtime;
 use crate::validate;
-use crate::wrapper::{Wrapped, arg_fingerprint, store_warning};
+use crate::wrapper::{Wrapped, store_warning};
 
 /// Calls shorter than this fraction of the minimum duration count as far
 /// too fast; after [`FAST_LIMIT`] of them with nothing stored, the function
@@ -126,8 +127,9 @@ pub(crate) fn judge<'py>(
         Ok(e) => e,
         Err(refused) => return Ok(Err((refused.reason, String::new()))),
     };
+    let mut digester = ArgDigester::new(rt);
     for ((name, v), before) in bound.iter().zip(arg_fps) {
-        if arg_fingerprint(v)?.ok().as_ref() != Some(before) {
+        if digester.fingerprint(v)?.ok().as_ref() != Some(before) {
             return Ok(Err((
                 "mutates argument".to_owned(),
                 name.to_cow()?.into_owned(),

@@ -11,6 +11,7 @@
 //!
 //! Everything here runs with the GIL held, on the thread that made the call.
 
+mod argfp;
 mod audit;
 mod bind;
 mod clib;

@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString, PyTuple};
 use rote_store::{Dep, Found, Key, KeyBuilder, Outcome, Store};
 
+use crate::argfp::ArgDigester;
 use crate::bind::Params;
 use crate::frame::{self, Frame};
 use crate::judge::{judge, resolve_files};
@@ -213,16 +214,6 @@ fn plain<'py>(
 }
 
 /// A wrapped function's argument fingerprint: wrappers by identity.
-pub(crate) fn arg_fingerprint(value: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], String>> {
-    if let Ok(w) = value.cast::<Wrapped>() {
-        let mut h = blake3::Hasher::new();
-        h.update(b"rote wrapped function\0");
-        h.update(&w.get().identity);
-        return Ok(Ok(*h.finalize().as_bytes()));
-    }
-    Ok(rote_values::fingerprint(value)?.map_err(|r| r.reason))
-}
-
 enum Lookup {
     Hit(Arc<Found>),
     Miss(Stale),
@@ -364,8 +355,9 @@ fn call<'py>(
     kb.field(1, &w.identity);
     let mut ab = blake3::Hasher::new();
     let mut arg_fps = Vec::with_capacity(bound.len());
+    let mut digester = ArgDigester::new(rt);
     for (name, value) in &bound {
-        match arg_fingerprint(value)? {
+        match digester.fingerprint(value)? {
             Ok(fp) => {
                 let name = name.to_cow()?;
                 kb.field(2, name.as_bytes());
@@ -405,10 +397,9 @@ fn call<'py>(
         store,
         w,
         func,
-        args,
-        kwargs,
+        (args, kwargs),
         &bound,
-        &arg_fps,
+        (&arg_fps, digester.functions),
         (key, args_digest),
         why,
     )
@@ -420,10 +411,11 @@ fn execute<'py>(
     store: &Store,
     w: &Wrapped,
     func: &Bound<'py, PyAny>,
-    args: &Bound<'py, PyTuple>,
-    kwargs: Option<&Bound<'py, PyDict>>,
+    (args, kwargs): (&Bound<'py, PyTuple>, Option<&Bound<'py, PyDict>>),
     bound: &crate::bind::BoundArgs<'py>,
-    arg_fps: &[[u8; 32]],
+    // The arguments' fingerprints, and the project functions among them,
+    // whose globals the judge records like a callee's.
+    (arg_fps, arg_functions): (&[[u8; 32]], Vec<Py<PyAny>>),
     (key, args_digest): (Key, [u8; 32]),
     why: Stale,
 ) -> PyResult<Bound<'py, PyAny>> {
@@ -435,6 +427,7 @@ fn execute<'py>(
     let out_start = output::begin(py)?;
     frame::push(Frame {
         out_start,
+        callees: arg_functions,
         ..Frame::default()
     });
     let started = Instant::now();

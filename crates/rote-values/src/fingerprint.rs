@@ -26,8 +26,12 @@
 //!   doubles without their 6 undefined padding bytes. Large buffers are
 //!   hashed on all cores;
 //! - numpy scalars: their type, then their value as a 0-d array;
-//! - functions, lambdas, partials, bound methods: refused for now (their
-//!   pickle is only a name; the memoization issue brings code identities);
+//! - pyarrow tables and record batches: by content (`arrow::digest`), so
+//!   chunking, slicing and all-valid validity bitmaps do not count;
+//! - functions, lambdas, partials, bound methods, builtins, here or inside a
+//!   pickled object: by the caller's digest of each (`fingerprint_with`; the
+//!   memoization runtime hashes code identity, defaults and closure cells),
+//!   refused without one (their pickle is only a name);
 //! - anything else: its `pickle` protocol 5 stream, refused when that stream
 //!   would contain a set or frozenset (iteration order depends on the hash
 //!   seed) or when the object cannot be pickled at all.
@@ -81,7 +85,12 @@ mod tag {
     pub(super) const NUMPY_SCALAR: u8 = b'g';
     pub(super) const PICKLE: u8 = b'p';
     pub(super) const ARROW: u8 = b'r';
+    pub(super) const FUNCTION: u8 = b'x';
 }
+
+/// What a function met in a value is, as the caller's digest of it (its
+/// code identity, closure and defaults), or why it has none.
+pub type FunctionHook<'a> = dyn FnMut(&Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], String>> + 'a;
 
 /// Helpers that are simplest in Python: the function types, and a pickler
 /// that notices sets on the way (`persistent_id` sees every object pickled).
@@ -98,20 +107,39 @@ FUNCTION_TYPES = (
 class _SetFound(Exception):
     pass
 
-class _SetSpotter(pickle.Pickler):
+PYTHON_FUNCTION_TYPES = (types.FunctionType, types.MethodType)
+
+class _Spotter(pickle.Pickler):
+    """Notices sets (their order depends on the hash seed) and, when asked
+    to, Python functions and methods (pickled by name, which says nothing of
+    their code; library reconstructors such as pandas' `_new_Index` are met
+    this way too): each is replaced by its position in `functions`, for the
+    caller to digest."""
+
+    def __init__(self, *args, functions=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.spot_functions = functions
+        self.functions = []
+
     def persistent_id(self, obj):
         if isinstance(obj, (set, frozenset)):
             raise _SetFound
+        if self.spot_functions and isinstance(obj, PYTHON_FUNCTION_TYPES):
+            self.functions.append(obj)
+            return ("rote function", len(self.functions) - 1)
         return None
 
-def dumps(obj):
-    """obj's pickle stream and its out-of-band buffers (not copied: large
-    arrays inside pandas objects are hashed where they lie), or None when it
-    contains a set or frozenset."""
+def dumps(obj, functions):
+    """obj's pickle stream, its out-of-band buffers (not copied: large
+    arrays inside pandas objects are hashed where they lie) and the functions
+    met on the way, or None when it contains a set or frozenset."""
     buffer = io.BytesIO()
     views = []
     try:
-        _SetSpotter(buffer, protocol=5, buffer_callback=views.append).dump(obj)
+        spotter = _Spotter(
+            buffer, protocol=5, buffer_callback=views.append, functions=functions
+        )
+        spotter.dump(obj)
         views = [v.raw() for v in views]
     except _SetFound:
         return None
@@ -119,10 +147,11 @@ def dumps(obj):
         # A non-contiguous buffer cannot be raw(): everything in band.
         buffer, views = io.BytesIO(), []
         try:
-            _SetSpotter(buffer, protocol=5).dump(obj)
+            spotter = _Spotter(buffer, protocol=5, functions=functions)
+            spotter.dump(obj)
         except _SetFound:
             return None
-    return buffer.getvalue(), views
+    return buffer.getvalue(), views, spotter.functions
 "#;
 
 fn helpers(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
@@ -279,8 +308,11 @@ impl std::hash::Hasher for IdHasher {
 
 type ById<V> = HashMap<usize, V, std::hash::BuildHasherDefault<IdHasher>>;
 
-struct Walk<'py> {
+struct Walk<'py, 'h> {
     numpy: Option<npy::Numpy<'py>>,
+    /// Digests functions; without one, a value holding a function is
+    /// refused.
+    functions: Option<&'h mut FunctionHook<'h>>,
     /// Digests of the containers and arrays done so far, by id; each entry
     /// holds its object so that the id stays its own.
     done: ById<(Bound<'py, PyAny>, [u8; 32])>,
@@ -295,7 +327,7 @@ struct Walk<'py> {
     spare: Vec<Box<Sink>>,
 }
 
-impl<'py> Walk<'py> {
+impl<'py> Walk<'py, '_> {
     /// Hashes a leaf into `out`, or opens a frame for a container (whose
     /// digest the caller writes into `out` once its items are done).
     fn visit(
@@ -336,9 +368,12 @@ impl<'py> Walk<'py> {
         } else if let Some(frame) = self.open_container(&obj)? {
             return Ok(frame.map(Some));
         } else if obj.is_instance(&helpers(py)?.getattr("FUNCTION_TYPES")?)? {
-            // Refused for now: a function's identity is its code, which the
-            // memoization issue will fingerprint; its pickle is only a name.
-            return Ok(Err(refused("function")));
+            // A function is its code, which only the caller can name: its
+            // pickle is only a name.
+            match self.function(&obj)? {
+                Ok(digest) => put_tagged(out, tag::FUNCTION, &digest),
+                Err(refusal) => return Ok(Err(refusal)),
+            }
         } else if let Some(digest) = self.numpy_digest(&obj)? {
             self.done.insert(id, (obj, digest));
             put_tagged(out, tag::DIGEST, &digest);
@@ -349,10 +384,17 @@ impl<'py> Walk<'py> {
         {
             put_tagged(out, tag::ARROW, &digest);
         } else {
-            match pickled(&obj)? {
-                Ok((stream, views)) => {
+            match pickled(&obj, self.functions.is_some())? {
+                Ok((stream, views, functions)) => {
                     out.update(&[tag::PICKLE]);
                     put_bytes(out, &without_readonly_marks(stream.as_bytes()));
+                    put_len(out, functions.len());
+                    for f in &functions {
+                        match self.function(f)? {
+                            Ok(digest) => put_tagged(out, tag::FUNCTION, &digest),
+                            Err(refusal) => return Ok(Err(refusal)),
+                        }
+                    }
                     put_len(out, views.len());
                     for view in &views {
                         let buf = pyo3::buffer::PyBuffer::<u8>::get(view)?;
@@ -368,6 +410,13 @@ impl<'py> Walk<'py> {
             }
         }
         Ok(Ok(None))
+    }
+
+    fn function(&mut self, f: &Bound<'py, PyAny>) -> PyResult<Result<[u8; 32], Refused>> {
+        match self.functions.as_mut() {
+            Some(hook) => Ok(hook(f)?.map_err(Refused::new)),
+            None => Ok(Err(refused("function"))),
+        }
     }
 
     /// A frame for an exact builtin container; `None` for anything else.
@@ -592,14 +641,21 @@ fn without_readonly_marks(stream: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 #[allow(clippy::type_complexity)]
 fn pickled<'py>(
     obj: &Bound<'py, PyAny>,
-) -> PyResult<Result<(Bound<'py, PyBytes>, Vec<Bound<'py, PyAny>>), Refused>> {
+    functions: bool,
+) -> PyResult<
+    Result<
+        (
+            Bound<'py, PyBytes>,
+            Vec<Bound<'py, PyAny>>,
+            Vec<Bound<'py, PyAny>>,
+        ),
+        Refused,
+    >,
+> {
     let py = obj.py();
-    match helpers(py)?.getattr("dumps")?.call1((obj,)) {
+    match helpers(py)?.getattr("dumps")?.call1((obj, functions)) {
         Ok(found) if found.is_none() => Ok(Err(refused(&type_name(obj)))),
-        Ok(found) => {
-            let (stream, views): (Bound<'py, PyBytes>, Vec<Bound<'py, PyAny>>) = found.extract()?;
-            Ok(Ok((stream, views)))
-        }
+        Ok(found) => Ok(Ok(found.extract()?)),
         // KeyboardInterrupt, SystemExit and the like are not about the value.
         Err(err) if !err.is_instance_of::<pyo3::exceptions::PyException>(py) => Err(err),
         Err(err) => {
@@ -609,9 +665,13 @@ fn pickled<'py>(
     }
 }
 
-pub(crate) fn fingerprint(obj: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], Refused>> {
+pub(crate) fn fingerprint<'h>(
+    obj: &Bound<'_, PyAny>,
+    functions: Option<&'h mut FunctionHook<'h>>,
+) -> PyResult<Result<[u8; 32], Refused>> {
     let mut walk = Walk {
         numpy: npy::loaded(obj.py())?,
+        functions,
         done: ById::default(),
         open: ById::default(),
         spare: Vec::new(),

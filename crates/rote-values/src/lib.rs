@@ -61,7 +61,7 @@ pub struct Refused {
 }
 
 impl Refused {
-    pub(crate) fn new(reason: impl Into<String>) -> Refused {
+    pub fn new(reason: impl Into<String>) -> Refused {
         Refused {
             reason: reason.into(),
         }
@@ -218,5 +218,18 @@ pub fn decode<'py>(
 /// The blake3 fingerprint of `obj`'s canonical encoding, or why there is
 /// none.
 pub fn fingerprint(obj: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], Refused>> {
-    fingerprint::fingerprint(obj)
+    fingerprint::fingerprint(obj, None)
 }
+
+/// [`fingerprint`], with the functions met in `obj` (functions, methods,
+/// partials, builtins; in containers and inside pickled objects alike)
+/// stood for by `functions`' digest of each: what a function is depends on
+/// what the caller knows of code.
+pub fn fingerprint_with(
+    obj: &Bound<'_, PyAny>,
+    functions: &mut FunctionHook<'_>,
+) -> PyResult<Result<[u8; 32], Refused>> {
+    fingerprint::fingerprint(obj, Some(functions))
+}
+
+pub use fingerprint::FunctionHook;

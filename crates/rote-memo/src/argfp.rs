@@ -1,0 +1,198 @@
+//! Argument fingerprints, functions included: a function passed to a call
+//! (alone, in a container, or inside a pickled object; a lambda, a nested
+//! function, a `functools.partial`, a bound method, a builtin) stands in the
+//! key for its code identity, its defaults and its closure cells, never for
+//! its name. Project functions met this way are also handed to the judge,
+//! which records the globals they read, so that editing a constant a lambda
+//! reads misses too.
+
+use std::collections::HashSet;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::types::{PyModule, PyTuple};
+
+use crate::globals;
+use crate::runtime::Runtime;
+use crate::wrapper::Wrapped;
+
+/// Fingerprints arguments, remembering the project functions met.
+pub(crate) struct ArgDigester<'a> {
+    rt: &'a Runtime,
+    /// Project functions found in the arguments, for the judge.
+    pub(crate) functions: Vec<Py<PyAny>>,
+    /// Functions being digested: a closure that holds its own function
+    /// (a recursive nested function) meets it again.
+    open: HashSet<usize>,
+}
+
+impl<'a> ArgDigester<'a> {
+    pub(crate) fn new(rt: &'a Runtime) -> ArgDigester<'a> {
+        ArgDigester {
+            rt,
+            functions: Vec::new(),
+            open: HashSet::new(),
+        }
+    }
+
+    /// The fingerprint of one argument, or what makes it have none.
+    pub(crate) fn fingerprint(
+        &mut self,
+        value: &Bound<'_, PyAny>,
+    ) -> PyResult<Result<[u8; 32], String>> {
+        if let Ok(w) = value.cast::<Wrapped>() {
+            let mut h = blake3::Hasher::new();
+            h.update(b"rote wrapped function\0");
+            h.update(&w.get().identity);
+            return Ok(Ok(*h.finalize().as_bytes()));
+        }
+        let mut hook = |f: &Bound<'_, PyAny>| self.function(f);
+        Ok(rote_values::fingerprint_with(value, &mut hook)?.map_err(|r| r.reason))
+    }
+
+    fn function(&mut self, f: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], String>> {
+        let id = f.as_ptr() as usize;
+        if !self.open.insert(id) {
+            return Ok(Ok(*blake3::hash(b"rote function: itself").as_bytes()));
+        }
+        let digest = self.function_inner(f);
+        self.open.remove(&id);
+        digest
+    }
+
+    fn function_inner(&mut self, f: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], String>> {
+        let py = f.py();
+        let mut h = blake3::Hasher::new();
+        h.update(b"rote function argument v1\0");
+        if let Ok(w) = f.cast::<Wrapped>() {
+            put(&mut h, b"wrapped", &w.get().identity);
+            // The function it wraps may be a closure: its cells count.
+            let inner = w.get().func.bind(py).clone();
+            match self.extras(&inner)? {
+                Ok(d) => put(&mut h, b"extras", &d),
+                Err(reason) => return Ok(Err(reason)),
+            }
+            return Ok(Ok(*h.finalize().as_bytes()));
+        }
+        let types = py.import("types")?;
+        let functools = py.import("functools")?;
+        // SAFETY: type checks on a valid object.
+        let (is_function, is_builtin) = unsafe {
+            (
+                ffi::PyFunction_Check(f.as_ptr()) != 0,
+                ffi::PyCFunction_Check(f.as_ptr()) != 0,
+            )
+        };
+        let parts: Vec<(&[u8], Bound<'_, PyAny>)> = if is_function {
+            let module = str_attr(f, "__module__");
+            let qualname = str_attr(f, "__qualname__");
+            if self.rt.is_project_module(&module) {
+                put(&mut h, b"project", &globals::function_identity(self.rt, f)?);
+                self.functions.push(f.clone().unbind());
+                match self.extras(f)? {
+                    Ok(d) => put(&mut h, b"extras", &d),
+                    Err(reason) => return Ok(Err(reason)),
+                }
+            } else {
+                // A library's function (a pickle's reconstructor, say) is
+                // what its installed version makes it; one made at run time
+                // (a lambda, a closure a library function returned) also
+                // by what it captured.
+                put(&mut h, b"library", &globals::module_version(py, &module)?);
+                h.update(format!("{module}.{qualname}").as_bytes());
+                if qualname.contains('<') {
+                    match self.extras(f)? {
+                        Ok(d) => put(&mut h, b"extras", &d),
+                        Err(reason) => return Ok(Err(reason)),
+                    }
+                }
+            }
+            Vec::new()
+        } else if f.is_instance(&types.getattr("MethodType")?)? {
+            vec![
+                (b"func", f.getattr("__func__")?),
+                (b"self", f.getattr("__self__")?),
+            ]
+        } else if f.get_type().is(&functools.getattr("partial")?) {
+            vec![
+                (b"func", f.getattr("func")?),
+                (b"args", f.getattr("args")?),
+                (b"keywords", f.getattr("keywords")?),
+            ]
+        } else if is_builtin {
+            let module = str_attr(f, "__module__");
+            let owner = f.getattr("__self__")?;
+            h.update(format!("{module}.{}", str_attr(f, "__qualname__")).as_bytes());
+            if owner.is_none() || owner.cast::<PyModule>().is_ok() {
+                let module = if module.is_empty() {
+                    str_attr(&owner, "__name__")
+                } else {
+                    module
+                };
+                put(&mut h, b"builtin", &globals::module_version(py, &module)?);
+                Vec::new()
+            } else {
+                // A builtin method bound to an object (`d.get`): the object
+                // is part of what it does.
+                let ty_module = str_attr(owner.get_type().as_any(), "__module__");
+                put(
+                    &mut h,
+                    b"builtin method",
+                    &globals::module_version(py, &ty_module)?,
+                );
+                vec![(b"self", owner)]
+            }
+        } else {
+            let kind = f.get_type().qualname()?.to_string();
+            return Ok(Err(format!("function: {kind}")));
+        };
+        for (tag, part) in parts {
+            let mut hook = |g: &Bound<'_, PyAny>| self.function(g);
+            match rote_values::fingerprint_with(&part, &mut hook)? {
+                Ok(d) => put(&mut h, tag, &d),
+                Err(refused) => return Ok(Err(refused.reason)),
+            }
+        }
+        Ok(Ok(*h.finalize().as_bytes()))
+    }
+
+    /// The fingerprint of a Python function's defaults, keyword defaults
+    /// and closure cells (an empty cell stands as such).
+    fn extras(&mut self, f: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], String>> {
+        let py = f.py();
+        let mut cells = Vec::new();
+        if let Some(closure) = f.getattr("__closure__")?.cast::<PyTuple>().ok() {
+            for cell in closure.iter() {
+                cells.push(match cell.getattr("cell_contents") {
+                    Ok(v) => PyTuple::new(py, [v])?.into_any(),
+                    // Not yet bound: distinct from a cell holding None.
+                    Err(_) => PyTuple::empty(py).into_any(),
+                });
+            }
+        }
+        let all = PyTuple::new(
+            py,
+            [
+                f.getattr("__defaults__")?,
+                f.getattr("__kwdefaults__")?,
+                PyTuple::new(py, cells)?.into_any(),
+            ],
+        )?;
+        let mut hook = |g: &Bound<'_, PyAny>| self.function(g);
+        Ok(rote_values::fingerprint_with(all.as_any(), &mut hook)?.map_err(|r| r.reason))
+    }
+}
+
+fn put(h: &mut blake3::Hasher, tag: &[u8], digest: &[u8; 32]) {
+    h.update(&(tag.len() as u64).to_le_bytes());
+    h.update(tag);
+    h.update(digest);
+}
+
+fn str_attr(obj: &Bound<'_, PyAny>, name: &str) -> String {
+    obj.getattr_opt(name)
+        .ok()
+        .flatten()
+        .and_then(|v| v.extract::<String>().ok())
+        .unwrap_or_default()
+}
