@@ -112,6 +112,17 @@ def _pass_polars(df):
     return df.select(cs.numeric().sum())
 
 
+def _pass_pyarrow(table):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return [
+        pc.sum(col)
+        for col in table.columns
+        if pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+    ]
+
+
 def _pass_dict(d):
     n = 0
     for k, v in d.items():
@@ -189,6 +200,22 @@ def _polars_frame():
     )
 
 
+def _pyarrow_table():
+    import pyarrow as pa
+
+    cols = _frame_columns()
+    return pa.table(
+        {
+            "f": cols["f"],
+            "i": cols["i"],
+            "b": cols["b"],
+            "c": pa.array([CATS[k] for k in cols["c"]]).dictionary_encode(),
+            "t": cols["t"],
+            "s": pa.array(cols["s"]),
+        }
+    )
+
+
 def _dict_str_int():
     return {f"key-{i}": i for i in range(100_000)}
 
@@ -206,6 +233,7 @@ PAYLOADS: list[tuple[str, Callable[[], object], Callable[[object], object]]] = [
     ("ndarray-f32-3M", _ndarray_f32, _pass_ndarray),
     ("pandas-1M-rows", _pandas_frame, _pass_pandas),
     ("polars-1M-rows", _polars_frame, _pass_polars),
+    ("pyarrow-1M-rows", _pyarrow_table, _pass_pyarrow),
     ("dict-100k-str-int", _dict_str_int, _pass_dict),
     ("list-1M-ints", _list_ints, _pass_list),
     ("list-10k-small-dicts", _list_small_dicts, _pass_list_of_dicts),

@@ -152,3 +152,45 @@ def test_pickles_in_the_first_layout_still_load():
     assert (back["x"] == arr).all() and back["x"].flags.writeable
     with pytest.raises(ValueError, match="corrupt pickle5 value"):
         rote._loads("pickle5", data[:-1])
+
+
+def arrow_table(pa, n):
+    return pa.table(
+        {
+            "i": pa.array(range(n), type=pa.int64()),
+            "s": pa.array([None if k % 7 == 0 else f"s{k}" for k in range(n)]),
+            "l": pa.array([[k, k + 1] for k in range(n)]),
+            "d": pa.array([f"c{k % 3}" for k in range(n)]).dictionary_encode(),
+        },
+        metadata={"origin": "test"},
+    )
+
+
+def test_arrow_tables_load_from_the_mapping(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    table = arrow_table(pa, 100_000)
+    path = tmp_path / "blob"
+    name, load = write_read(table, path)
+    assert name == "arrow"
+    assert path.stat().st_size >= MAP_MIN
+    back = load()
+    assert type(back) is pa.Table
+    assert back.equals(table) and back.schema.metadata == table.schema.metadata
+    assert rote._fingerprint(back) == rote._fingerprint(table)
+    # The arrays outlive the file's name.
+    path.unlink()
+    assert back.column("s").to_pylist() == table.column("s").to_pylist()
+    batch = table.combine_chunks().to_batches()[0]
+    name, load = write_read(batch, tmp_path / "batch")
+    assert type(load()) is pa.RecordBatch and load().equals(batch)
+
+
+def test_arrow_values_in_the_first_layout_still_load():
+    pa = pytest.importorskip("pyarrow")
+    table = arrow_table(pa, 1000)
+    name, data = rote._dumps(table)
+    assert data[:4] == b"RAR\x02" and data[5:64] == bytes(59)
+    first = b"RAR\x01" + data[4:5] + data[64:]
+    assert rote._loads(name, first).equals(table)
+    with pytest.raises(ValueError, match="corrupt arrow value"):
+        rote._loads(name, first[:-9])

@@ -182,8 +182,11 @@ pub fn encode(obj: &Bound<'_, PyAny>) -> PyResult<Result<Encoded, Refused>> {
     }
     // A table whose schema would not survive arrow-rs falls through to pickle.
     if let Some(kind) = arrow::kind(obj)? {
-        if let Some(bytes) = arrow::encode(obj, kind)? {
-            return Ok(Ok(Encoded::owned(Serializer::Arrow, bytes)));
+        if let Some((header, ipc)) = arrow::encode(obj, kind)? {
+            return Ok(Ok(Encoded {
+                serializer: Serializer::Arrow,
+                parts: vec![Part::Owned(header), Part::Owned(ipc)],
+            }));
         }
     }
     if let Some(bytes) = msgpack::encode(obj)? {
@@ -208,7 +211,7 @@ pub fn decode<'py>(
     file: Option<&std::fs::File>,
 ) -> PyResult<Bound<'py, PyAny>> {
     match serializer {
-        Serializer::Arrow => arrow::decode(py, bytes),
+        Serializer::Arrow => arrow::decode(py, bytes, file),
         Serializer::Msgpack => msgpack::decode(py, bytes),
         Serializer::Npy => npy::decode(py, bytes, file),
         Serializer::Pickle5 => pickle::decode(py, bytes, file),
