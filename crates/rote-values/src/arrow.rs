@@ -1,14 +1,20 @@
-//! pyarrow tables and record batches as Arrow IPC streams: the format every
-//! Arrow implementation reads, written and read here by `arrow-ipc`, so that a
-//! stored table is neither pickled nor tied to pyarrow's version.
+//! pyarrow tables and record batches, and polars frames, as Arrow IPC
+//! streams: the format every Arrow implementation reads, written and read
+//! here by `arrow-ipc`, so that a stored table is neither pickled nor tied to
+//! pyarrow's or polars' version.
 //!
-//! The columns cross between pyarrow and Rust through the Arrow C stream
+//! The columns cross between Python and Rust through the Arrow C stream
 //! interface (`__arrow_c_stream__` and a PyCapsule named
 //! `arrow_array_stream`), which shares buffers instead of copying them and
-//! needs no `pyarrow` feature on the Rust side.
+//! needs no `pyarrow` feature on the Rust side; polars frames come back
+//! through `polars.DataFrame` of an object offering that interface, so
+//! pyarrow need not be installed for them. A frame goes to pickle instead
+//! when a frame of no rows made from the stored schema would not have its
+//! polars schema (a `Null` column, say, which arrow-rs refuses).
 //!
 //! Layout: `RAR\x02`, one kind byte (`T` for `pyarrow.Table`, `B` for
-//! `pyarrow.RecordBatch`: the same class comes back), zeros up to byte 64,
+//! `pyarrow.RecordBatch`, `P` for `polars.DataFrame`: the same class comes
+//! back), zeros up to byte 64,
 //! then the IPC stream, whose buffers arrow-rs aligns to 64 bytes: read from
 //! a mapped blob, the arrays are views of the mapping, not copies. (Values
 //! written as `RAR\x01`, with the stream right after the kind byte, are
@@ -23,12 +29,14 @@
 //! pandas conversions alone cost more than pickle's load. So frames stay on
 //! pickle, which is exact for every dtype.
 //!
-//! Tables are faster this way than through pickle: measured on 1M rows of
-//! float, int, bool, dictionary, timestamp and string columns
-//! (`bench/serialize.py`), saving takes about a third of `pickle.dumps`'
-//! time and loading from a mapped blob about three quarters of
-//! `pickle.loads`' (the arrays are views of the page cache; what remains is
-//! reading and validating the stream's metadata and offsets).
+//! Tables and frames are faster this way than through pickle: measured on
+//! 1M rows of float, int, bool, dictionary, timestamp and string columns
+//! (`bench/serialize.py`), saving a pyarrow table takes about a third of
+//! `pickle.dumps`' time and loading it from a mapped blob about three
+//! quarters of `pickle.loads`' (the arrays are views of the page cache;
+//! what remains is reading and validating the stream's metadata and
+//! offsets); a polars frame about 0.4 and 0.2 of pickle's (polars' own
+//! serialization) times.
 
 use std::ffi::CStr;
 use std::io::Cursor;
@@ -56,6 +64,7 @@ const SCHEMA_CAPSULE: &CStr = c"arrow_schema";
 pub(crate) enum Kind {
     Table,
     RecordBatch,
+    PolarsFrame,
 }
 
 impl Kind {
@@ -63,6 +72,7 @@ impl Kind {
         match self {
             Kind::Table => b'T',
             Kind::RecordBatch => b'B',
+            Kind::PolarsFrame => b'P',
         }
     }
 
@@ -70,6 +80,7 @@ impl Kind {
         match byte {
             b'T' => Some(Kind::Table),
             b'B' => Some(Kind::RecordBatch),
+            b'P' => Some(Kind::PolarsFrame),
             _ => None,
         }
     }
@@ -81,13 +92,14 @@ impl Kind {
 pub(crate) fn kind(obj: &Bound<'_, PyAny>) -> PyResult<Option<Kind>> {
     let ty = obj.get_type();
     let module: String = ty.getattr("__module__")?.extract().unwrap_or_default();
-    if module != "pyarrow.lib" {
+    if module != "pyarrow.lib" && module != "polars.dataframe.frame" {
         return Ok(None);
     }
     let name: String = ty.getattr("__qualname__")?.extract().unwrap_or_default();
-    Ok(match name.as_str() {
-        "Table" => Some(Kind::Table),
-        "RecordBatch" => Some(Kind::RecordBatch),
+    Ok(match (module.as_str(), name.as_str()) {
+        ("pyarrow.lib", "Table") => Some(Kind::Table),
+        ("pyarrow.lib", "RecordBatch") => Some(Kind::RecordBatch),
+        ("polars.dataframe.frame", "DataFrame") => Some(Kind::PolarsFrame),
         _ => None,
     })
 }
@@ -132,7 +144,11 @@ pub(crate) fn encode(obj: &Bound<'_, PyAny>, kind: Kind) -> PyResult<Option<(Vec
             return Ok(None);
         }
     };
-    if !schema_round_trips(obj, &ipc)? {
+    let exact = match kind {
+        Kind::PolarsFrame => polars_schema_round_trips(obj, &ipc)?,
+        Kind::Table | Kind::RecordBatch => schema_round_trips(obj, &ipc)?,
+    };
+    if !exact {
         return Ok(None);
     }
     let mut header = Vec::with_capacity(HEADER_LEN);
@@ -424,6 +440,75 @@ fn put_array(h: &mut blake3::Hasher, data: &arrow_data::ArrayData) {
     }
 }
 
+/// Whether a polars frame made from `ipc`'s schema has `obj`'s schema (what
+/// polars calls its dtypes: an `Enum`'s categories, a time zone, a
+/// decimal's scale), checked on a frame of no rows.
+fn polars_schema_round_trips(obj: &Bound<'_, PyAny>, ipc: &[u8]) -> PyResult<bool> {
+    let py = obj.py();
+    let schema = match StreamReader::try_new(Cursor::new(ipc), None) {
+        Ok(reader) => reader.schema(),
+        Err(_) => return Ok(false),
+    };
+    let empty = match to_polars(py, schema, Vec::new()) {
+        Ok(frame) => frame,
+        Err(err) => {
+            tracing::debug!(%err, "polars cannot read its frame back from Arrow; value left to pickle");
+            return Ok(false);
+        }
+    };
+    let equal = empty.getattr("schema")?.eq(obj.getattr("schema")?)?;
+    if !equal {
+        tracing::debug!("polars schema does not survive IPC; value left to pickle");
+    }
+    Ok(equal)
+}
+
+/// An object with `__arrow_c_stream__`, handing out one stream: how polars
+/// (which takes any such object) receives batches without pyarrow.
+#[pyclass(module = "rote", name = "_ArrowStream")]
+struct StreamExport {
+    stream: Option<Py<PyCapsule>>,
+}
+
+#[pymethods]
+impl StreamExport {
+    #[pyo3(signature = (requested_schema=None))]
+    fn __arrow_c_stream__(
+        &mut self,
+        requested_schema: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<Py<PyCapsule>> {
+        let _ = requested_schema; // the stream is what was stored
+        self.stream
+            .take()
+            .ok_or_else(|| pyo3::exceptions::PyRuntimeError::new_err("stream already consumed"))
+    }
+}
+
+fn stream_capsule<'py>(
+    py: Python<'py>,
+    schema: arrow_schema::SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> PyResult<Bound<'py, PyCapsule>> {
+    let batches = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
+    let stream = FFI_ArrowArrayStream::new(Box::new(batches));
+    // Dropping the capsule drops the stream, which releases it unless the
+    // importer has moved it out (and then releases it itself).
+    PyCapsule::new_with_value(py, stream, STREAM_CAPSULE)
+}
+
+fn to_polars<'py>(
+    py: Python<'py>,
+    schema: arrow_schema::SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let export = StreamExport {
+        stream: Some(stream_capsule(py, schema, batches)?.unbind()),
+    };
+    py.import("polars")?
+        .getattr("DataFrame")?
+        .call1((Bound::new(py, export)?,))
+}
+
 /// The batches of an IPC stream held in `buffer`, validated first; arrays
 /// are slices of `buffer` where their data is aligned (always, in streams
 /// rote wrote), so a buffer over a mapping gives arrays over the mapping.
@@ -487,18 +572,17 @@ pub(crate) fn decode<'py>(
     if kind == Kind::RecordBatch && batches.len() != 1 {
         return Err(bad("record batch count"));
     }
-    let batches = RecordBatchIterator::new(batches.into_iter().map(Ok), schema);
-    let stream = FFI_ArrowArrayStream::new(Box::new(batches));
-    // Dropping the capsule drops the stream, which releases it unless
-    // pyarrow has moved it out (and then releases it itself).
-    let capsule = PyCapsule::new_with_value(py, stream, STREAM_CAPSULE)?;
+    if kind == Kind::PolarsFrame {
+        return to_polars(py, schema, batches);
+    }
+    let capsule = stream_capsule(py, schema, batches)?;
     let reader = py
         .import("pyarrow")?
         .getattr("RecordBatchReader")?
         .call_method1("_import_from_c_capsule", (capsule,))?;
     match kind {
-        Kind::Table => reader.call_method0("read_all"),
         Kind::RecordBatch => reader.call_method0("read_next_batch"),
+        Kind::Table | Kind::PolarsFrame => reader.call_method0("read_all"),
     }
 }
 
@@ -508,7 +592,7 @@ mod tests {
 
     #[test]
     fn kind_bytes_round_trip() {
-        for kind in [Kind::Table, Kind::RecordBatch] {
+        for kind in [Kind::Table, Kind::RecordBatch, Kind::PolarsFrame] {
             assert_eq!(Kind::from_byte(kind.byte()), Some(kind));
         }
         assert_eq!(Kind::from_byte(b'x'), None);

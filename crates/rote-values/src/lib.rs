@@ -1,7 +1,8 @@
 //! Python values to bytes and back, and to fingerprints.
 //!
 //! [`encode`] picks a serializer by the value's exact type: plain numpy
-//! arrays as `.npy`, pyarrow tables and record batches as Arrow IPC, trees of exact builtin types as tagged msgpack, anything
+//! arrays as `.npy`, pyarrow tables and record batches and polars frames as
+//! Arrow IPC, trees of exact builtin types as tagged msgpack, anything
 //! else through pickle protocol 5 with out-of-band buffers. A round trip gives
 //! back the same types with equal content: a subclass is never flattened into
 //! its base (it goes to pickle), a tuple never comes back as a list.
