@@ -1,5 +1,5 @@
-"""polars frames stored as Arrow IPC: the same dtypes (what polars calls
-its schema), values and class back, through the bytes path and through a
+"""polars frames and series stored as Arrow IPC: the same dtypes (what
+polars calls its schema), names, values and class back, through the bytes path and through a
 mapped blob; frames whose dtypes Arrow cannot carry exactly stay on pickle;
 fingerprints follow content, not chunking."""
 
@@ -97,14 +97,28 @@ def test_frames_arrow_cannot_carry_stay_on_pickle():
     name, back = roundtrip(df)
     assert name == "pickle5"
     assert_same_frame(back, df)
-    # A Series is not a frame: pickle, which keeps it exact.
-    s = pl.Series("x", [1, 2, 3])
+    s = pl.Series("n", [None, None], dtype=pl.Null)
     name, back = roundtrip(s)
-    assert name == "pickle5" and back.equals(s) and back.name == "x"
+    assert name == "pickle5" and back.equals(s) and back.dtype == pl.Null
     # Neither Arrow nor pickle can hold Python objects.
     objects = pl.DataFrame({"o": pl.Series([object(), None], dtype=pl.Object)})
     with pytest.raises(TypeError, match="unserializable return: DataFrame"):
         rote._dumps(objects)
+
+
+def test_series_round_trip_with_their_name_and_dtype():
+    df = many_types_frame()
+    for column in df.columns:
+        s = df[column]
+        name, back = roundtrip(s)
+        assert name == "arrow", column
+        assert type(back) is pl.Series
+        assert (back.name, back.dtype) == (s.name, s.dtype)
+        assert back.equals(s, null_equal=True)
+    unnamed = pl.Series([1.5, None])
+    name, back = roundtrip(unnamed)
+    assert name == "arrow" and back.name == "" and back.equals(unnamed)
+    assert rote._fingerprint(df["s"]) != rote._fingerprint(df.select("s"))
 
 
 def test_fingerprints_follow_content_not_chunking():

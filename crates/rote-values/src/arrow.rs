@@ -65,6 +65,8 @@ pub(crate) enum Kind {
     Table,
     RecordBatch,
     PolarsFrame,
+    /// Stored as the one-column frame `to_frame()` makes.
+    PolarsSeries,
 }
 
 impl Kind {
@@ -73,6 +75,7 @@ impl Kind {
             Kind::Table => b'T',
             Kind::RecordBatch => b'B',
             Kind::PolarsFrame => b'P',
+            Kind::PolarsSeries => b'S',
         }
     }
 
@@ -81,6 +84,7 @@ impl Kind {
             b'T' => Some(Kind::Table),
             b'B' => Some(Kind::RecordBatch),
             b'P' => Some(Kind::PolarsFrame),
+            b'S' => Some(Kind::PolarsSeries),
             _ => None,
         }
     }
@@ -92,7 +96,10 @@ impl Kind {
 pub(crate) fn kind(obj: &Bound<'_, PyAny>) -> PyResult<Option<Kind>> {
     let ty = obj.get_type();
     let module: String = ty.getattr("__module__")?.extract().unwrap_or_default();
-    if module != "pyarrow.lib" && module != "polars.dataframe.frame" {
+    if !matches!(
+        module.as_str(),
+        "pyarrow.lib" | "polars.dataframe.frame" | "polars.series.series"
+    ) {
         return Ok(None);
     }
     let name: String = ty.getattr("__qualname__")?.extract().unwrap_or_default();
@@ -100,6 +107,7 @@ pub(crate) fn kind(obj: &Bound<'_, PyAny>) -> PyResult<Option<Kind>> {
         ("pyarrow.lib", "Table") => Some(Kind::Table),
         ("pyarrow.lib", "RecordBatch") => Some(Kind::RecordBatch),
         ("polars.dataframe.frame", "DataFrame") => Some(Kind::PolarsFrame),
+        ("polars.series.series", "Series") => Some(Kind::PolarsSeries),
         _ => None,
     })
 }
@@ -108,36 +116,33 @@ fn bad(what: &str) -> PyErr {
     pyo3::exceptions::PyValueError::new_err(format!("corrupt arrow value: {what}"))
 }
 
-/// The IPC stream of `obj`, or `None` when it would not come back exactly
-/// (a type or a piece of metadata that arrow-rs does not carry through):
-/// such a value is left to pickle, which keeps it whole.
-/// The value's header and its IPC stream.
+/// What holds the columns of a value of `kind`: the value, or the
+/// one-column frame a polars Series makes.
+fn stream_source<'py>(obj: &Bound<'py, PyAny>, kind: Kind) -> PyResult<Bound<'py, PyAny>> {
+    match kind {
+        Kind::PolarsSeries => obj.call_method0("to_frame"),
+        Kind::Table | Kind::RecordBatch | Kind::PolarsFrame => Ok(obj.clone()),
+    }
+}
+
+/// The value's header and its IPC stream, or `None` when it would not come
+/// back exactly (a type or a piece of metadata that arrow-rs does not carry
+/// through): such a value is left to pickle, which keeps it whole.
 pub(crate) fn encode(obj: &Bound<'_, PyAny>, kind: Kind) -> PyResult<Option<(Vec<u8>, Vec<u8>)>> {
-    let py = obj.py();
-    let capsule = obj
-        .call_method1("__arrow_c_stream__", (py.None(),))?
-        .cast_into::<PyCapsule>()?;
-    let ptr = capsule.pointer_checked(Some(STREAM_CAPSULE))?;
-    // SAFETY: the capsule named `arrow_array_stream` holds an
-    // `ArrowArrayStream` (the C stream interface); `from_raw` moves it out
-    // and marks the capsule's copy released, so the capsule's own destructor
-    // leaves it alone.
-    let stream = unsafe { FFI_ArrowArrayStream::from_raw(ptr.as_ptr().cast()) };
-    let written = (|| -> Result<Vec<u8>, ArrowError> {
-        let reader = RecordBatchStreamReader::try_new(stream)?;
-        let schema = reader.schema();
-        // Importing a batch shares pyarrow's buffers, so holding them all is
-        // cheap; their size lets the output be allocated once: growing a
-        // large Vec by doubling costs a copy and fresh pages at every step.
-        let batches = reader.collect::<Result<Vec<_>, _>>()?;
+    let source = stream_source(obj, kind)?;
+    let written = import(&source)?.and_then(|(schema, batches)| {
+        // Imported batches share the exporter's buffers, so holding them
+        // all is cheap; their size lets the output be allocated once:
+        // growing a large Vec by doubling costs a copy and fresh pages at
+        // every step.
         let size: usize = batches.iter().map(|b| b.get_array_memory_size()).sum();
         let mut writer = StreamWriter::try_new(Vec::with_capacity(size + 4096), &schema)?;
         for batch in &batches {
             writer.write(batch)?;
         }
         writer.into_inner()
-    })();
-    let mut ipc = match written {
+    });
+    let ipc = match written {
         Ok(ipc) => ipc,
         Err(err) => {
             tracing::debug!(error = %err, "arrow value not written as IPC");
@@ -145,7 +150,7 @@ pub(crate) fn encode(obj: &Bound<'_, PyAny>, kind: Kind) -> PyResult<Option<(Vec
         }
     };
     let exact = match kind {
-        Kind::PolarsFrame => polars_schema_round_trips(obj, &ipc)?,
+        Kind::PolarsFrame | Kind::PolarsSeries => polars_schema_round_trips(&source, &ipc)?,
         Kind::Table | Kind::RecordBatch => schema_round_trips(obj, &ipc)?,
     };
     if !exact {
@@ -155,7 +160,7 @@ pub(crate) fn encode(obj: &Bound<'_, PyAny>, kind: Kind) -> PyResult<Option<(Vec
     header.extend_from_slice(MAGIC);
     header.push(kind.byte());
     header.resize(HEADER_LEN, 0);
-    Ok(Some((header, std::mem::take(&mut ipc))))
+    Ok(Some((header, ipc)))
 }
 
 /// Whether the schema a reader finds in `ipc` equals `obj`'s, metadata
@@ -297,7 +302,10 @@ fn import(
         .call_method1("__arrow_c_stream__", (py.None(),))?
         .cast_into::<PyCapsule>()?;
     let ptr = capsule.pointer_checked(Some(STREAM_CAPSULE))?;
-    // SAFETY: as in `encode`.
+    // SAFETY: the capsule named `arrow_array_stream` holds an
+    // `ArrowArrayStream` (the C stream interface); `from_raw` moves it out
+    // and marks the capsule's copy released, so the capsule's own destructor
+    // leaves it alone.
     let stream = unsafe { FFI_ArrowArrayStream::from_raw(ptr.as_ptr().cast()) };
     Ok((|| {
         let reader = RecordBatchStreamReader::try_new(stream)?;
@@ -317,7 +325,7 @@ fn import(
 /// miss but never a wrong hit. `None` when arrow-rs cannot take the value
 /// apart; the caller then falls back to its pickle.
 pub(crate) fn digest(obj: &Bound<'_, PyAny>, kind: Kind) -> PyResult<Option<[u8; 32]>> {
-    let (schema, batches) = match import(obj)? {
+    let (schema, batches) = match import(&stream_source(obj, kind)?)? {
         Ok(imported) => imported,
         Err(err) => {
             tracing::debug!(error = %err, "arrow value not imported for its fingerprint");
@@ -572,8 +580,15 @@ pub(crate) fn decode<'py>(
     if kind == Kind::RecordBatch && batches.len() != 1 {
         return Err(bad("record batch count"));
     }
-    if kind == Kind::PolarsFrame {
-        return to_polars(py, schema, batches);
+    match kind {
+        Kind::PolarsFrame => return to_polars(py, schema, batches),
+        Kind::PolarsSeries => {
+            if schema.fields().len() != 1 {
+                return Err(bad("series column count"));
+            }
+            return to_polars(py, schema, batches)?.call_method1("to_series", (0,));
+        }
+        Kind::Table | Kind::RecordBatch => {}
     }
     let capsule = stream_capsule(py, schema, batches)?;
     let reader = py
@@ -582,7 +597,7 @@ pub(crate) fn decode<'py>(
         .call_method1("_import_from_c_capsule", (capsule,))?;
     match kind {
         Kind::RecordBatch => reader.call_method0("read_next_batch"),
-        Kind::Table | Kind::PolarsFrame => reader.call_method0("read_all"),
+        Kind::Table | Kind::PolarsFrame | Kind::PolarsSeries => reader.call_method0("read_all"),
     }
 }
 
@@ -592,7 +607,12 @@ mod tests {
 
     #[test]
     fn kind_bytes_round_trip() {
-        for kind in [Kind::Table, Kind::RecordBatch, Kind::PolarsFrame] {
+        for kind in [
+            Kind::Table,
+            Kind::RecordBatch,
+            Kind::PolarsFrame,
+            Kind::PolarsSeries,
+        ] {
             assert_eq!(Kind::from_byte(kind.byte()), Some(kind));
         }
         assert_eq!(Kind::from_byte(b'x'), None);
