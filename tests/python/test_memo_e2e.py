@@ -756,6 +756,67 @@ def test_nested_function_read_as_a_global_hits_on_warm_runs(project):
     assert project.last.stdout == "21\n"
 
 
+CODE_INSIDE_VALUES = """
+import functools
+
+
+@functools.lru_cache
+def helper(x):
+    return x * 2
+
+
+STEPS = [helper]
+
+
+class Shape:
+    unit = 1
+
+    def __init__(self, side):
+        self.side = side
+
+    @property
+    def area(self):
+        return self.side * self.side
+
+
+def run(v):
+    return [step(v) for step in STEPS]
+
+
+def measure(shape):
+    return shape.area * shape.unit
+
+
+print(run(10), measure(Shape(3)))
+"""
+
+
+def test_code_inside_globals_and_arguments_is_part_of_the_key(project):
+    # Functions rote does not wrap (cached, properties), reached through a
+    # global list or an argument's class, and class-level data: pickled by
+    # name they would look unchanged after an edit.
+    project.write("main.py", CODE_INSIDE_VALUES)
+    both = {"__main__.run": miss(), "__main__.measure": miss()}
+    assert project.run() == both
+    assert project.run() == {"__main__.run": hit(), "__main__.measure": hit()}
+    project.edit("main.py", "return x * 2", "return x * 3")
+    assert project.run() == {
+        "__main__.run": miss("global changed: STEPS"),
+        "__main__.measure": hit(),
+    }
+    project.edit("main.py", "self.side * self.side", "self.side * self.side + 1")
+    assert project.run() == {
+        "__main__.run": hit(),
+        "__main__.measure": miss("argument changed"),
+    }
+    project.edit("main.py", "unit = 1", "unit = 2")
+    assert project.run() == {
+        "__main__.run": hit(),
+        "__main__.measure": miss("argument changed"),
+    }
+    assert project.last.stdout == "[30] 20\n"
+
+
 def test_positional_and_keyword_calls_share_an_entry(project):
     project.write(
         "main.py",

@@ -26,6 +26,10 @@ pub(crate) struct ArgDigester<'a> {
     open: HashSet<usize>,
 }
 
+/// How deep functions may hold functions (closures, partials, wrappers)
+/// before the argument is refused: deeper is a loop through fresh objects.
+const MAX_DEPTH: usize = 64;
+
 impl<'a> ArgDigester<'a> {
     pub(crate) fn new(rt: &'a Runtime) -> ArgDigester<'a> {
         ArgDigester {
@@ -55,6 +59,10 @@ impl<'a> ArgDigester<'a> {
         if !self.open.insert(id) {
             return Ok(Ok(*blake3::hash(b"rote function: itself").as_bytes()));
         }
+        if self.open.len() > MAX_DEPTH {
+            self.open.remove(&id);
+            return Ok(Err("function: nested too deep".to_owned()));
+        }
         let digest = self.function_inner(f);
         self.open.remove(&id);
         digest
@@ -77,10 +85,11 @@ impl<'a> ArgDigester<'a> {
         let types = py.import("types")?;
         let functools = py.import("functools")?;
         // SAFETY: type checks on a valid object.
-        let (is_function, is_builtin) = unsafe {
+        let (is_function, is_builtin, is_type) = unsafe {
             (
                 ffi::PyFunction_Check(f.as_ptr()) != 0,
                 ffi::PyCFunction_Check(f.as_ptr()) != 0,
+                ffi::PyType_Check(f.as_ptr()) != 0,
             )
         };
         let parts: Vec<(&[u8], Bound<'_, PyAny>)> = if is_function {
@@ -142,6 +151,74 @@ impl<'a> ArgDigester<'a> {
                 );
                 vec![(b"self", owner)]
             }
+        } else if is_type {
+            let module = str_attr(f, "__module__");
+            h.update(format!("{module}.{}", str_attr(f, "__qualname__")).as_bytes());
+            if !self.rt.is_project_module(&module) {
+                put(
+                    &mut h,
+                    b"library class",
+                    &globals::module_version(py, &module)?,
+                );
+                return Ok(Ok(*h.finalize().as_bytes()));
+            }
+            // A project class is what the code of its methods that rote does
+            // not wrap does (properties, static and class methods, cached or
+            // otherwise decorated ones), its class-level data, and its
+            // bases.
+            let dict = f.getattr("__dict__")?;
+            let mut items: Vec<(String, Bound<'_, PyAny>)> = Vec::new();
+            for item in dict.call_method0("items")?.try_iter()? {
+                let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item?.extract()?;
+                if let Ok(k) = k.extract::<String>() {
+                    items.push((k, v));
+                }
+            }
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            for (name, value) in items {
+                let mut code = vec![value.clone()];
+                for accessor in ["fget", "fset", "fdel"] {
+                    if let Ok(Some(a)) = value.getattr_opt(accessor) {
+                        code.push(a);
+                    }
+                }
+                let mut any_code = false;
+                for c in code {
+                    // A wrapped method records itself as a callee when it
+                    // runs: its code need not be in every caller's key.
+                    if c.cast::<Wrapped>().is_ok() {
+                        any_code = true;
+                        continue;
+                    }
+                    if let Some(func) = globals::underlying_function(&c) {
+                        any_code = true;
+                        h.update(name.as_bytes());
+                        put(
+                            &mut h,
+                            b"method",
+                            &globals::function_identity(self.rt, &func)?,
+                        );
+                        self.functions.push(func.unbind());
+                    }
+                }
+                // Class-level data (`rate = 2`) that methods read through
+                // `self`; dunders are the interpreter's bookkeeping.
+                if !any_code && !(name.starts_with("__") && name.ends_with("__")) {
+                    let mut hook = |g: &Bound<'_, PyAny>| self.function(g);
+                    match rote_values::fingerprint_with(&value, &mut hook)? {
+                        Ok(d) => {
+                            h.update(name.as_bytes());
+                            put(&mut h, b"attribute", &d);
+                        }
+                        Err(refused) => return Ok(Err(refused.reason)),
+                    }
+                }
+            }
+            vec![(b"bases", f.getattr("__bases__")?)]
+        } else if let Ok(Some(inner)) = f.getattr_opt("__wrapped__") {
+            // A wrapper object (`functools.lru_cache`): what it wraps.
+            h.update(f.get_type().qualname()?.to_string().as_bytes());
+            vec![(b"wrapped", inner)]
         } else {
             let kind = f.get_type().qualname()?.to_string();
             return Ok(Err(format!("function: {kind}")));

@@ -425,9 +425,16 @@ pub(crate) fn classify<'py>(
             &module_version(py, &str_attr(value, "__module__"))?,
         )));
     }
-    Ok(match rote_values::fingerprint(value)? {
+    // Data: functions and classes inside it count by their code, and the
+    // project's ones are followed like the function's own.
+    let mut digester = crate::argfp::ArgDigester::new(rt);
+    let fp = digester.fingerprint(value)?;
+    follow
+        .functions
+        .extend(digester.functions.into_iter().map(|f| f.into_bound(py)));
+    Ok(match fp {
         Ok(fp) => Ok(tagged(b'v', &fp)),
-        Err(refused) => Err(refused.reason),
+        Err(reason) => Err(reason),
     })
 }
 

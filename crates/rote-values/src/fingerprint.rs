@@ -107,27 +107,37 @@ FUNCTION_TYPES = (
 class _SetFound(Exception):
     pass
 
-PYTHON_FUNCTION_TYPES = (types.FunctionType, types.MethodType)
+PYTHON_CODE_TYPES = (types.FunctionType, types.MethodType, type)
 
 class _Spotter(pickle.Pickler):
     """Notices sets (their order depends on the hash seed) and, when asked
-    to, Python functions and methods (pickled by name, which says nothing of
-    their code; library reconstructors such as pandas' `_new_Index` are met
-    this way too): each is replaced by its position in `functions`, for the
-    caller to digest."""
+    to, code: Python functions and methods, classes, and callables that wrap
+    a function (`functools.lru_cache`), all pickled by name, which says
+    nothing of what their code does now. Library reconstructors such as
+    pandas' `_new_Index` and the classes of pickled instances are met this
+    way too. Each is replaced by its position in `functions`, for the caller
+    to digest."""
 
     def __init__(self, *args, functions=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.spot_functions = functions
         self.functions = []
+        self._positions = {}
 
     def persistent_id(self, obj):
         if isinstance(obj, (set, frozenset)):
             raise _SetFound
-        if self.spot_functions and isinstance(obj, PYTHON_FUNCTION_TYPES):
+        if not self.spot_functions:
+            return None
+        if not isinstance(obj, PYTHON_CODE_TYPES) and not (
+            callable(obj) and hasattr(obj, "__wrapped__")
+        ):
+            return None
+        position = self._positions.get(id(obj))
+        if position is None:
+            position = self._positions[id(obj)] = len(self.functions)
             self.functions.append(obj)
-            return ("rote function", len(self.functions) - 1)
-        return None
+        return ("rote function", position)
 
 def dumps(obj, functions):
     """obj's pickle stream, its out-of-band buffers (not copied: large
