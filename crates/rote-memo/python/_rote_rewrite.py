@@ -762,11 +762,12 @@ class RoteFinder:
 
     def _covers_dir(self, entry):
         """Whether the search-path entry `entry` is a project directory.
-        Remembered per entry, except the current directory's `""`."""
+        Remembered per directory; `""` is the current one, whichever that
+        is at the time."""
         if not isinstance(entry, str):
             return False
         if not entry:
-            return self._covers_real(_with_sep(os.path.realpath(os.getcwd())))
+            entry = os.getcwd()
         known = self._dirs.get(entry)
         if known is None:
             known = self._covers_real(_with_sep(os.path.realpath(entry)))

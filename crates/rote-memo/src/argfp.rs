@@ -12,7 +12,7 @@ use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyModule, PyTuple};
 
-use crate::globals;
+use crate::globals::{self, put_part, str_attr};
 use crate::runtime::Runtime;
 use crate::wrapper::Wrapped;
 
@@ -50,6 +50,12 @@ impl<'a> ArgDigester<'a> {
             h.update(&w.get().identity);
             return Ok(Ok(*h.finalize().as_bytes()));
         }
+        self.digest(value)
+    }
+
+    /// `value`'s fingerprint, with the functions in it digested by
+    /// [`Self::function`].
+    fn digest(&mut self, value: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], String>> {
         let mut hook = |f: &Bound<'_, PyAny>| self.function(f);
         Ok(rote_values::fingerprint_with(value, &mut hook)?.map_err(|r| r.reason))
     }
@@ -203,14 +209,14 @@ impl<'a> ArgDigester<'a> {
                 }
                 // Class-level data (`rate = 2`) that methods read through
                 // `self`; dunders are the interpreter's bookkeeping.
-                if !any_code && !(name.starts_with("__") && name.ends_with("__")) {
-                    let mut hook = |g: &Bound<'_, PyAny>| self.function(g);
-                    match rote_values::fingerprint_with(&value, &mut hook)? {
+                let dunder = name.starts_with("__") && name.ends_with("__");
+                if !any_code && !dunder {
+                    match self.digest(&value)? {
                         Ok(d) => {
                             h.update(name.as_bytes());
                             put(&mut h, b"attribute", &d);
                         }
-                        Err(refused) => return Ok(Err(refused.reason)),
+                        Err(reason) => return Ok(Err(reason)),
                     }
                 }
             }
@@ -224,10 +230,9 @@ impl<'a> ArgDigester<'a> {
             return Ok(Err(format!("function: {kind}")));
         };
         for (tag, part) in parts {
-            let mut hook = |g: &Bound<'_, PyAny>| self.function(g);
-            match rote_values::fingerprint_with(&part, &mut hook)? {
+            match self.digest(&part)? {
                 Ok(d) => put(&mut h, tag, &d),
-                Err(refused) => return Ok(Err(refused.reason)),
+                Err(reason) => return Ok(Err(reason)),
             }
         }
         Ok(Ok(*h.finalize().as_bytes()))
@@ -238,7 +243,7 @@ impl<'a> ArgDigester<'a> {
     fn extras(&mut self, f: &Bound<'_, PyAny>) -> PyResult<Result<[u8; 32], String>> {
         let py = f.py();
         let mut cells = Vec::new();
-        if let Some(closure) = f.getattr("__closure__")?.cast::<PyTuple>().ok() {
+        if let Ok(closure) = f.getattr("__closure__")?.cast::<PyTuple>() {
             for cell in closure.iter() {
                 cells.push(match cell.getattr("cell_contents") {
                     Ok(v) => PyTuple::new(py, [v])?.into_any(),
@@ -255,21 +260,12 @@ impl<'a> ArgDigester<'a> {
                 PyTuple::new(py, cells)?.into_any(),
             ],
         )?;
-        let mut hook = |g: &Bound<'_, PyAny>| self.function(g);
-        Ok(rote_values::fingerprint_with(all.as_any(), &mut hook)?.map_err(|r| r.reason))
+        self.digest(all.as_any())
     }
 }
 
+/// A tagged digest: the tag, length-prefixed, then the digest.
 fn put(h: &mut blake3::Hasher, tag: &[u8], digest: &[u8; 32]) {
-    h.update(&(tag.len() as u64).to_le_bytes());
-    h.update(tag);
+    put_part(h, tag);
     h.update(digest);
-}
-
-fn str_attr(obj: &Bound<'_, PyAny>, name: &str) -> String {
-    obj.getattr_opt(name)
-        .ok()
-        .flatten()
-        .and_then(|v| v.extract::<String>().ok())
-        .unwrap_or_default()
 }

@@ -196,7 +196,7 @@ pub(crate) fn installed_version(py: Python<'_>, top: &str) -> PyResult<Option<St
         .map(|md| format!("{origin}@{}.{}:{}", md.mtime(), md.mtime_nsec(), md.size())))
 }
 
-fn str_attr(obj: &Bound<'_, PyAny>, name: &str) -> String {
+pub(crate) fn str_attr(obj: &Bound<'_, PyAny>, name: &str) -> String {
     obj.getattr_opt(name)
         .ok()
         .flatten()
@@ -223,7 +223,7 @@ pub(crate) fn function_identity(rt: &Runtime, f: &Bound<'_, PyAny>) -> PyResult<
     Ok(*h.finalize().as_bytes())
 }
 
-fn put_part(h: &mut blake3::Hasher, part: &[u8]) {
+pub(crate) fn put_part(h: &mut blake3::Hasher, part: &[u8]) {
     h.update(&(part.len() as u64).to_le_bytes());
     h.update(part);
 }
@@ -432,10 +432,7 @@ pub(crate) fn classify<'py>(
     follow
         .functions
         .extend(digester.functions.into_iter().map(|f| f.into_bound(py)));
-    Ok(match fp {
-        Ok(fp) => Ok(tagged(b'v', &fp)),
-        Err(reason) => Err(reason),
-    })
+    Ok(fp.map(|fp| tagged(b'v', &fp)))
 }
 
 /// Classifies the value a dependency name holds into `out` and queues the

@@ -213,7 +213,6 @@ fn plain<'py>(
     func.call(args, kwargs)
 }
 
-/// A wrapped function's argument fingerprint: wrappers by identity.
 enum Lookup {
     Hit(Arc<Found>),
     Miss(Stale),

@@ -245,23 +245,6 @@ fn check_layout(ipc: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// The batches of an IPC stream, all validated: bytes that are not a
-/// stream we wrote give an error, never a crash.
-fn read_batches(ipc: &[u8]) -> Result<(arrow_schema::SchemaRef, Vec<RecordBatch>), String> {
-    check_layout(ipc)?;
-    // What `check_layout` cannot see without the types (a length that is
-    // not a whole number of values, say) still makes arrow-rs panic: that
-    // panic must not take the interpreter down.
-    quiet_panics(|| {
-        let reader = StreamReader::try_new(Cursor::new(ipc), None).map_err(|e| e.to_string())?;
-        let schema = reader.schema();
-        let batches = reader
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
-        Ok((schema, batches))
-    })
-}
-
 thread_local! {
     static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -517,14 +500,19 @@ fn to_polars<'py>(
         .call1((Bound::new(py, export)?,))
 }
 
-/// The batches of an IPC stream held in `buffer`, validated first; arrays
-/// are slices of `buffer` where their data is aligned (always, in streams
-/// rote wrote), so a buffer over a mapping gives arrays over the mapping.
+/// The batches of the IPC stream `ipc`, held in `buffer`, all validated:
+/// bytes that are not a stream we wrote give an error, never a crash.
+/// Arrays are slices of `buffer` where their data is aligned (always, in
+/// `RAR\x02` streams), so a buffer over a mapping gives arrays over the
+/// mapping.
 fn decode_batches(
     ipc: &[u8],
     mut buffer: arrow_buffer::Buffer,
 ) -> Result<(arrow_schema::SchemaRef, Vec<RecordBatch>), String> {
     check_layout(ipc)?;
+    // What `check_layout` cannot see without the types (a length that is
+    // not a whole number of values, say) still makes arrow-rs panic: that
+    // panic must not take the interpreter down.
     quiet_panics(|| {
         let mut decoder = arrow_ipc::reader::StreamDecoder::new();
         let mut batches = Vec::new();
@@ -550,32 +538,34 @@ pub(crate) fn decode<'py>(
     bytes: &[u8],
     file: Option<&std::fs::File>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (kind, (schema, batches)) = if let Some(rest) = bytes.strip_prefix(MAGIC_V1) {
+    let (kind, ipc, mappable) = if let Some(rest) = bytes.strip_prefix(MAGIC_V1) {
         let (&kind, ipc) = rest.split_first().ok_or_else(|| bad("truncated"))?;
-        (kind, read_batches(ipc).map_err(|e| bad(&e))?)
+        (kind, ipc, false)
     } else if bytes.starts_with(MAGIC) {
         let kind = *bytes.get(MAGIC.len()).ok_or_else(|| bad("truncated"))?;
         let ipc = bytes.get(HEADER_LEN..).ok_or_else(|| bad("truncated"))?;
-        let buffer = match file {
-            Some(file) => {
-                // SAFETY: blob files are never written or truncated in
-                // place (see `decode` in lib.rs).
-                let map = Arc::new(Mapped(unsafe { memmap2::Mmap::map(file) }?));
-                if map.0.len() != bytes.len() {
-                    return Err(bad("the mapped file changed size"));
-                }
-                let start = map.0.as_ptr().wrapping_add(HEADER_LEN);
-                let ptr = std::ptr::NonNull::new(start.cast_mut()).ok_or_else(|| bad("mapping"))?;
-                // SAFETY: `ptr` points `ipc.len()` bytes into the mapping,
-                // which the buffer's owner (`map`) keeps alive.
-                unsafe { arrow_buffer::Buffer::from_custom_allocation(ptr, ipc.len(), map) }
-            }
-            None => arrow_buffer::Buffer::from(ipc.to_vec()),
-        };
-        (kind, decode_batches(ipc, buffer).map_err(|e| bad(&e))?)
+        (kind, ipc, true)
     } else {
         return Err(bad("no header"));
     };
+    let buffer = match file.filter(|_| mappable) {
+        Some(file) => {
+            // SAFETY: blob files are never written or truncated in place
+            // (see `decode` in lib.rs).
+            let map = Arc::new(Mapped(unsafe { memmap2::Mmap::map(file) }?));
+            if map.0.len() != bytes.len() {
+                return Err(bad("the mapped file changed size"));
+            }
+            let start = map.0.as_ptr().wrapping_add(HEADER_LEN);
+            let ptr = std::ptr::NonNull::new(start.cast_mut()).ok_or_else(|| bad("mapping"))?;
+            // SAFETY: `ptr` points `ipc.len()` bytes into the mapping, which
+            // the buffer's owner (`map`) keeps alive.
+            unsafe { arrow_buffer::Buffer::from_custom_allocation(ptr, ipc.len(), map) }
+        }
+        // A copy, aligned wherever the stream sat in `bytes`.
+        None => arrow_buffer::Buffer::from(ipc.to_vec()),
+    };
+    let (schema, batches) = decode_batches(ipc, buffer).map_err(|e| bad(&e))?;
     let kind = Kind::from_byte(kind).ok_or_else(|| bad("kind"))?;
     if kind == Kind::RecordBatch && batches.len() != 1 {
         return Err(bad("record batch count"));
@@ -625,7 +615,7 @@ mod tests {
             b"\xff\xff\xff\xff\x10\x00\x00\x00garbage",
             &[0u8; 64],
         ] {
-            let _ = read_batches(ipc);
+            let _ = decode_batches(ipc, arrow_buffer::Buffer::from(ipc.to_vec()));
         }
     }
 }

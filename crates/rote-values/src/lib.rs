@@ -62,7 +62,7 @@ pub struct Refused {
 }
 
 impl Refused {
-    pub fn new(reason: impl Into<String>) -> Refused {
+    pub(crate) fn new(reason: impl Into<String>) -> Refused {
         Refused {
             reason: reason.into(),
         }
@@ -133,11 +133,6 @@ impl Encoded {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-
-    /// The value's bytes in one buffer (a copy).
-    pub fn to_vec(&self) -> Vec<u8> {
-        self.parts().concat()
     }
 }
 
