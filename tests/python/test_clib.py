@@ -746,6 +746,49 @@ def test_nothing_is_reported_outside_candidates(tmp_path):
     assert status["fails"]["stored"] == 0
 
 
+COUNTED = """
+import os
+
+import rote
+
+
+def busy(path, n):
+    for _ in range(n):
+        os.stat(path)
+    return n
+
+
+before = rote._c_layer()
+for _ in range(5_000):
+    os.stat("main.py")
+print("inside", busy("main.py", 3_000))
+after = rote._c_layer()
+served, during = after[0] - before[0], after[1] - before[1]
+print("served >= 8000", served >= 8_000)
+print("during candidates >= 3000", during >= 3_000)
+print("outside >= 5000", served - during >= 5_000)
+print("sink time grew", after[2] > before[2])
+"""
+
+
+def test_counting_mode_serves_every_call_and_still_judges(tmp_path):
+    """`ROTE_INTERPOSE=count` (bench/clib.py's accounting runs) reports the
+    calls made outside candidates too, counts apart the ones made during a
+    candidate, and memoizes exactly as the default mode does."""
+    project = Project(tmp_path)
+    project.write("main.py", COUNTED)
+    project.env["ROTE_INTERPOSE"] = "count"
+    run = project.rote()
+    assert run.stdout.splitlines() == [
+        "inside 3000",
+        "served >= 8000 True",
+        "during candidates >= 3000 True",
+        "outside >= 5000 True",
+        "sink time grew True",
+    ]
+    assert project.status()["busy"] == stored()
+
+
 def test_nothing_is_reported_in_python_mode():
     """Under `rote -m pytest` (rote as python) no call is a candidate."""
     before = rote._c_events()

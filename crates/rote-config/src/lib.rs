@@ -316,7 +316,8 @@ pub struct Loaded {
 
 /// Reads defaults, `[tool.rote]`, `ROTE_*` and flags, in that order.
 /// `ROTE_*` variables that are not settings: `ROTE_INTERPOSE=0` silences
-/// the C library layer when measuring what it costs.
+/// the C library layer and `=count` makes it count every call it serves,
+/// both for measuring what it costs (bench/clib.py).
 const INTERNAL_VARS: &[&str] = &["ROTE_INTERPOSE"];
 
 pub fn load(inputs: &Inputs) -> Result<Loaded, ConfigError> {

@@ -70,6 +70,22 @@ static inline int watching(void) {
 #define report(kind, dirfd, path, flags, err, function) \
     report_from(kind, dirfd, path, flags, err, function, __builtin_return_address(0))
 
+/* Time spent in the sink since start-up (the active cost, for bench/clib.py). */
+static unsigned long long sink_ns = 0;
+unsigned long long rote_interpose_sink_ns(void) { return __atomic_load_n(&sink_ns, __ATOMIC_RELAXED); }
+
+static int (*monotonic_clock)(clockid_t, struct timespec *) = NULL;
+
+static unsigned long long now_ns(void) {
+    struct timespec t = {0, 0};
+    /* libc's own, not the wrapper below: this is not the program's read. */
+    if (!monotonic_clock)
+        monotonic_clock = (int (*)(clockid_t, struct timespec *))dlsym(RTLD_NEXT, "clock_gettime");
+    if (monotonic_clock)
+        monotonic_clock(CLOCK_MONOTONIC, &t);
+    return (unsigned long long)t.tv_sec * 1000000000ull + (unsigned long long)t.tv_nsec;
+}
+
 static void report_from(int kind, int dirfd, const char *path, long flags, int err,
                         const char *function, const void *caller) {
     rote_sink s = __atomic_load_n(&sink, __ATOMIC_ACQUIRE);
@@ -77,23 +93,41 @@ static void report_from(int kind, int dirfd, const char *path, long flags, int e
         return;
     busy = 1;
     int saved = errno;
+    unsigned long long t0 = now_ns();
     rote_event e = {kind, dirfd, path, flags, err, function, caller};
     s(&e);
+    __atomic_fetch_add(&sink_ns, now_ns() - t0, __ATOMIC_RELAXED);
     errno = saved;
     busy = 0;
 }
 
+/* The real function, looked up once (out of line, so that the wrappers'
+ * fast path needs no stack frame). */
 #define REAL(ret, name, params)                                      \
     typedef ret(*name##_fn) params;                                  \
-    static name##_fn real_##name(void) {                             \
-        static name##_fn f = NULL;                                   \
-        name##_fn g = __atomic_load_n(&f, __ATOMIC_ACQUIRE);         \
-        if (!g) {                                                    \
-            g = (name##_fn)dlsym(RTLD_NEXT, #name);                  \
-            __atomic_store_n(&f, g, __ATOMIC_RELEASE);               \
-        }                                                            \
+    static name##_fn name##_ptr = NULL;                              \
+    static __attribute__((noinline, cold)) name##_fn                 \
+    resolve_##name(void) {                                           \
+        name##_fn g = (name##_fn)dlsym(RTLD_NEXT, #name);            \
+        __atomic_store_n(&name##_ptr, g, __ATOMIC_RELEASE);          \
         return g;                                                    \
+    }                                                                \
+    static inline name##_fn real_##name(void) {                      \
+        name##_fn g = __atomic_load_n(&name##_ptr, __ATOMIC_ACQUIRE); \
+        return __builtin_expect(g != NULL, 1) ? g : resolve_##name(); \
     }
+
+/* With nothing watched, the wrapper tail-calls the real function: no second
+ * return after the system call (the kernel's return-stack refill on the way
+ * out makes every extra `ret` after a syscall a mispredicted one, ~10 ns),
+ * and a call that began before a candidate started is not the candidate's.
+ */
+#define PASS(name, ...)                      \
+    if (!watching())                         \
+        return real_##name()(__VA_ARGS__)
+#define PASS0(name)                          \
+    if (!watching())                         \
+        return real_##name()()
 
 static mode_t mode_arg(int flags, va_list ap) {
     if (flags & (O_CREAT | __O_TMPFILE))
@@ -109,9 +143,9 @@ int open(const char *path, int flags, ...) {
     va_start(ap, flags);
     mode_t mode = mode_arg(flags, ap);
     va_end(ap);
+    PASS(open, path, flags, mode);
     int fd = real_open()(path, flags, mode);
-    if (watching())
-        report(ROTE_OPEN, AT_FDCWD, path, flags, fd < 0 ? errno : 0, "open");
+    report(ROTE_OPEN, AT_FDCWD, path, flags, fd < 0 ? errno : 0, "open");
     return fd;
 }
 
@@ -121,9 +155,9 @@ int open64(const char *path, int flags, ...) {
     va_start(ap, flags);
     mode_t mode = mode_arg(flags, ap);
     va_end(ap);
+    PASS(open64, path, flags, mode);
     int fd = real_open64()(path, flags, mode);
-    if (watching())
-        report(ROTE_OPEN, AT_FDCWD, path, flags, fd < 0 ? errno : 0, "open64");
+    report(ROTE_OPEN, AT_FDCWD, path, flags, fd < 0 ? errno : 0, "open64");
     return fd;
 }
 
@@ -133,9 +167,9 @@ int openat(int dirfd, const char *path, int flags, ...) {
     va_start(ap, flags);
     mode_t mode = mode_arg(flags, ap);
     va_end(ap);
+    PASS(openat, dirfd, path, flags, mode);
     int fd = real_openat()(dirfd, path, flags, mode);
-    if (watching())
-        report(ROTE_OPEN, dirfd, path, flags, fd < 0 ? errno : 0, "openat");
+    report(ROTE_OPEN, dirfd, path, flags, fd < 0 ? errno : 0, "openat");
     return fd;
 }
 
@@ -145,25 +179,25 @@ int openat64(int dirfd, const char *path, int flags, ...) {
     va_start(ap, flags);
     mode_t mode = mode_arg(flags, ap);
     va_end(ap);
+    PASS(openat64, dirfd, path, flags, mode);
     int fd = real_openat64()(dirfd, path, flags, mode);
-    if (watching())
-        report(ROTE_OPEN, dirfd, path, flags, fd < 0 ? errno : 0, "openat64");
+    report(ROTE_OPEN, dirfd, path, flags, fd < 0 ? errno : 0, "openat64");
     return fd;
 }
 
 REAL(int, creat, (const char *, mode_t))
 int creat(const char *path, mode_t mode) {
+    PASS(creat, path, mode);
     int fd = real_creat()(path, mode);
-    if (watching())
-        report(ROTE_OPEN, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, fd < 0 ? errno : 0, "creat");
+    report(ROTE_OPEN, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, fd < 0 ? errno : 0, "creat");
     return fd;
 }
 
 REAL(int, creat64, (const char *, mode_t))
 int creat64(const char *path, mode_t mode) {
+    PASS(creat64, path, mode);
     int fd = real_creat64()(path, mode);
-    if (watching())
-        report(ROTE_OPEN, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, fd < 0 ? errno : 0, "creat64");
+    report(ROTE_OPEN, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, fd < 0 ? errno : 0, "creat64");
     return fd;
 }
 
@@ -182,122 +216,134 @@ static long fopen_flags(const char *mode) {
 
 REAL(FILE *, fopen, (const char *, const char *))
 FILE *fopen(const char *path, const char *mode) {
+    PASS(fopen, path, mode);
     FILE *f = real_fopen()(path, mode);
-    if (watching())
-        report(ROTE_OPEN, AT_FDCWD, path, fopen_flags(mode), f ? 0 : errno, "fopen");
+    report(ROTE_OPEN, AT_FDCWD, path, fopen_flags(mode), f ? 0 : errno, "fopen");
     return f;
 }
 
 REAL(FILE *, fopen64, (const char *, const char *))
 FILE *fopen64(const char *path, const char *mode) {
+    PASS(fopen64, path, mode);
     FILE *f = real_fopen64()(path, mode);
-    if (watching())
-        report(ROTE_OPEN, AT_FDCWD, path, fopen_flags(mode), f ? 0 : errno, "fopen64");
+    report(ROTE_OPEN, AT_FDCWD, path, fopen_flags(mode), f ? 0 : errno, "fopen64");
     return f;
 }
 
 REAL(FILE *, freopen, (const char *, const char *, FILE *))
 FILE *freopen(const char *path, const char *mode, FILE *stream) {
+    PASS(freopen, path, mode, stream);
     FILE *f = real_freopen()(path, mode, stream);
-    if (watching() && path)
+    if (path)
         report(ROTE_OPEN, AT_FDCWD, path, fopen_flags(mode), f ? 0 : errno, "freopen");
     return f;
 }
 
 REAL(FILE *, freopen64, (const char *, const char *, FILE *))
 FILE *freopen64(const char *path, const char *mode, FILE *stream) {
+    PASS(freopen64, path, mode, stream);
     FILE *f = real_freopen64()(path, mode, stream);
-    if (watching() && path)
+    if (path)
         report(ROTE_OPEN, AT_FDCWD, path, fopen_flags(mode), f ? 0 : errno, "freopen64");
     return f;
 }
 
 REAL(DIR *, opendir, (const char *))
 DIR *opendir(const char *path) {
+    PASS(opendir, path);
     DIR *d = real_opendir()(path);
-    if (watching())
-        report(ROTE_OPENDIR, AT_FDCWD, path, 0, d ? 0 : errno, "opendir");
+    report(ROTE_OPENDIR, AT_FDCWD, path, 0, d ? 0 : errno, "opendir");
     return d;
 }
 
-/* Looking at a path: found (err 0) or not (err: ENOENT, ENOTDIR...). */
-#define STAT_LIKE(name, params, call, dirfd, path)                          \
-    REAL(int, name, params)                                                 \
-    int name params {                                                       \
-        int rc = real_##name() call;                                        \
-        if (watching())                                                     \
-            report(ROTE_STAT, dirfd, path, 0, rc != 0 ? errno : 0, #name);  \
-        return rc;                                                          \
+#define UNPAREN(...) __VA_ARGS__
+
+/* A wrapper whose event is reported after the call (it needs the result):
+ * the watched path is a separate cold function handed the caller's
+ * address, so the unwatched one is a load, a branch and a tail call. */
+#define AFTER(kind, name, call, dirfd, path, ...)                            \
+    REAL(int, name, (__VA_ARGS__))                                           \
+    static __attribute__((noinline, cold)) int                               \
+    name##_seen(const void *caller, __VA_ARGS__) {                           \
+        int rc = real_##name() call;                                         \
+        report_from(kind, dirfd, path, 0, rc != 0 ? errno : 0, #name, caller); \
+        return rc;                                                           \
+    }                                                                        \
+    int name(__VA_ARGS__) {                                                  \
+        if (!watching())                                                     \
+            return real_##name() call;                                       \
+        return name##_seen(__builtin_return_address(0), UNPAREN call);       \
     }
 
-STAT_LIKE(stat, (const char *p, struct stat *b), (p, b), AT_FDCWD, p)
-STAT_LIKE(lstat, (const char *p, struct stat *b), (p, b), AT_FDCWD, p)
-STAT_LIKE(stat64, (const char *p, struct stat64 *b), (p, b), AT_FDCWD, p)
-STAT_LIKE(lstat64, (const char *p, struct stat64 *b), (p, b), AT_FDCWD, p)
-STAT_LIKE(fstatat, (int d, const char *p, struct stat *b, int f), (d, p, b, f), d, p)
-STAT_LIKE(fstatat64, (int d, const char *p, struct stat64 *b, int f), (d, p, b, f), d, p)
-STAT_LIKE(statx, (int d, const char *p, int f, unsigned int m, struct statx *b), (d, p, f, m, b), d, p)
-STAT_LIKE(access, (const char *p, int m), (p, m), AT_FDCWD, p)
-STAT_LIKE(faccessat, (int d, const char *p, int m, int f), (d, p, m, f), d, p)
+/* Looking at a path: found (err 0) or not (err: ENOENT, ENOTDIR...). */
+#define STAT_LIKE(name, call, dirfd, path, ...) AFTER(ROTE_STAT, name, call, dirfd, path, __VA_ARGS__)
+
+STAT_LIKE(stat, (p, b), AT_FDCWD, p, const char *p, struct stat *b)
+STAT_LIKE(lstat, (p, b), AT_FDCWD, p, const char *p, struct stat *b)
+STAT_LIKE(stat64, (p, b), AT_FDCWD, p, const char *p, struct stat64 *b)
+STAT_LIKE(lstat64, (p, b), AT_FDCWD, p, const char *p, struct stat64 *b)
+STAT_LIKE(fstatat, (d, p, b, f), d, p, int d, const char *p, struct stat *b, int f)
+STAT_LIKE(fstatat64, (d, p, b, f), d, p, int d, const char *p, struct stat64 *b, int f)
+STAT_LIKE(statx, (d, p, f, m, b), d, p, int d, const char *p, int f, unsigned int m, struct statx *b)
+STAT_LIKE(access, (p, m), AT_FDCWD, p, const char *p, int m)
+STAT_LIKE(faccessat, (d, p, m, f), d, p, int d, const char *p, int m, int f)
 
 /* Wheels built against glibc < 2.33 (manylinux2014: numpy, pyarrow, h5py)
  * call the versioned stat entry points instead. */
-STAT_LIKE(__xstat, (int v, const char *p, struct stat *b), (v, p, b), AT_FDCWD, p)
-STAT_LIKE(__lxstat, (int v, const char *p, struct stat *b), (v, p, b), AT_FDCWD, p)
-STAT_LIKE(__xstat64, (int v, const char *p, struct stat64 *b), (v, p, b), AT_FDCWD, p)
-STAT_LIKE(__lxstat64, (int v, const char *p, struct stat64 *b), (v, p, b), AT_FDCWD, p)
-STAT_LIKE(__fxstatat, (int v, int d, const char *p, struct stat *b, int f), (v, d, p, b, f), d, p)
-STAT_LIKE(__fxstatat64, (int v, int d, const char *p, struct stat64 *b, int f), (v, d, p, b, f), d, p)
+STAT_LIKE(__xstat, (v, p, b), AT_FDCWD, p, int v, const char *p, struct stat *b)
+STAT_LIKE(__lxstat, (v, p, b), AT_FDCWD, p, int v, const char *p, struct stat *b)
+STAT_LIKE(__xstat64, (v, p, b), AT_FDCWD, p, int v, const char *p, struct stat64 *b)
+STAT_LIKE(__lxstat64, (v, p, b), AT_FDCWD, p, int v, const char *p, struct stat64 *b)
+STAT_LIKE(__fxstatat, (v, d, p, b, f), d, p, int v, int d, const char *p, struct stat *b, int f)
+STAT_LIKE(__fxstatat64, (v, d, p, b, f), d, p, int v, int d, const char *p, struct stat64 *b, int f)
 
-#define MODIFY(name, params, call, dirfd, path)                             \
-    REAL(int, name, params)                                                 \
-    int name params {                                                       \
-        int rc = real_##name() call;                                        \
-        if (watching())                                                     \
-            report(ROTE_MODIFY, dirfd, path, 0, rc != 0 ? errno : 0, #name); \
-        return rc;                                                          \
-    }
+/* Changing the tree: rename, unlink, mkdir, rmdir. */
+#define MODIFY(name, call, dirfd, path, ...) AFTER(ROTE_MODIFY, name, call, dirfd, path, __VA_ARGS__)
 
-MODIFY(rename, (const char *a, const char *b), (a, b), AT_FDCWD, b)
-MODIFY(renameat, (int da, const char *a, int db, const char *b), (da, a, db, b), db, b)
-MODIFY(renameat2, (int da, const char *a, int db, const char *b, unsigned int f), (da, a, db, b, f), db, b)
-MODIFY(unlink, (const char *p), (p), AT_FDCWD, p)
-MODIFY(unlinkat, (int d, const char *p, int f), (d, p, f), d, p)
-MODIFY(mkdir, (const char *p, mode_t m), (p, m), AT_FDCWD, p)
-MODIFY(mkdirat, (int d, const char *p, mode_t m), (d, p, m), d, p)
-MODIFY(rmdir, (const char *p), (p), AT_FDCWD, p)
+MODIFY(rename, (a, b), AT_FDCWD, b, const char *a, const char *b)
+MODIFY(renameat, (da, a, db, b), db, b, int da, const char *a, int db, const char *b)
+MODIFY(renameat2, (da, a, db, b, f), db, b, int da, const char *a, int db, const char *b, unsigned int f)
+MODIFY(unlink, (p), AT_FDCWD, p, const char *p)
+MODIFY(unlinkat, (d, p, f), d, p, int d, const char *p, int f)
+MODIFY(mkdir, (p, m), AT_FDCWD, p, const char *p, mode_t m)
+MODIFY(mkdirat, (d, p, m), d, p, int d, const char *p, mode_t m)
+MODIFY(rmdir, (p), AT_FDCWD, p, const char *p)
 
 /* ---- time and randomness -------------------------------------------- */
 
 REAL(int, clock_gettime, (clockid_t, struct timespec *))
-int clock_gettime(clockid_t id, struct timespec *ts) {
+static __attribute__((noinline, cold)) int clock_gettime_seen(const void *caller, clockid_t id,
+                                                             struct timespec *ts) {
     int rc = real_clock_gettime()(id, ts);
-    if (watching())
-        report(ROTE_CLOCK, AT_FDCWD, NULL, (long)id, 0, "clock_gettime");
+    report_from(ROTE_CLOCK, AT_FDCWD, NULL, (long)id, 0, "clock_gettime", caller);
     return rc;
+}
+int clock_gettime(clockid_t id, struct timespec *ts) {
+    PASS(clock_gettime, id, ts);
+    return clock_gettime_seen(__builtin_return_address(0), id, ts);
 }
 
 REAL(int, gettimeofday, (struct timeval *, void *))
 int gettimeofday(struct timeval *tv, void *tz) {
+    PASS(gettimeofday, tv, tz);
     int rc = real_gettimeofday()(tv, tz);
-    if (watching())
-        report(ROTE_CLOCK, AT_FDCWD, NULL, (long)CLOCK_REALTIME, 0, "gettimeofday");
+    report(ROTE_CLOCK, AT_FDCWD, NULL, (long)CLOCK_REALTIME, 0, "gettimeofday");
     return rc;
 }
 
 REAL(time_t, time, (time_t *))
 time_t time(time_t *t) {
+    PASS(time, t);
     time_t r = real_time()(t);
-    if (watching())
-        report(ROTE_CLOCK, AT_FDCWD, NULL, (long)CLOCK_REALTIME, 0, "time");
+    report(ROTE_CLOCK, AT_FDCWD, NULL, (long)CLOCK_REALTIME, 0, "time");
     return r;
 }
 
 REAL(ssize_t, getrandom, (void *, size_t, unsigned int))
 ssize_t getrandom(void *buf, size_t len, unsigned int flags) {
+    PASS(getrandom, buf, len, flags);
     ssize_t r = real_getrandom()(buf, len, flags);
-    if (watching())
-        report(ROTE_RANDOM, AT_FDCWD, NULL, (long)len, r < 0 ? errno : 0, "getrandom");
+    report(ROTE_RANDOM, AT_FDCWD, NULL, (long)len, r < 0 ? errno : 0, "getrandom");
     return r;
 }
 
@@ -365,33 +411,33 @@ int system(const char *command) {
 
 REAL(int, socket, (int, int, int))
 int socket(int domain, int type, int protocol) {
+    PASS(socket, domain, type, protocol);
     int fd = real_socket()(domain, type, protocol);
-    if (watching())
-        report(ROTE_NETWORK, AT_FDCWD, NULL, (long)domain, fd < 0 ? errno : 0, "socket");
+    report(ROTE_NETWORK, AT_FDCWD, NULL, (long)domain, fd < 0 ? errno : 0, "socket");
     return fd;
 }
 
 REAL(int, connect, (int, const struct sockaddr *, socklen_t))
 int connect(int fd, const struct sockaddr *addr, socklen_t len) {
+    PASS(connect, fd, addr, len);
     int rc = real_connect()(fd, addr, len);
-    if (watching())
-        report(ROTE_NETWORK, AT_FDCWD, NULL, addr ? (long)addr->sa_family : 0L,
+    report(ROTE_NETWORK, AT_FDCWD, NULL, addr ? (long)addr->sa_family : 0L,
                rc != 0 ? errno : 0, "connect");
     return rc;
 }
 
 REAL(pid_t, getpid, (void))
 pid_t getpid(void) {
+    PASS0(getpid);
     pid_t p = real_getpid()();
-    if (watching())
-        report(ROTE_GETPID, AT_FDCWD, NULL, 0, 0, "getpid");
+    report(ROTE_GETPID, AT_FDCWD, NULL, 0, 0, "getpid");
     return p;
 }
 
 REAL(char *, getenv, (const char *))
 char *getenv(const char *name) {
+    PASS(getenv, name);
     char *v = real_getenv()(name);
-    if (watching())
-        report(ROTE_GETENV, AT_FDCWD, name, v != NULL, 0, "getenv");
+    report(ROTE_GETENV, AT_FDCWD, name, v != NULL, 0, "getenv");
     return v;
 }

@@ -102,6 +102,7 @@ unsafe extern "C" {
     fn rote_interpose_set_sink(sink: Option<unsafe extern "C" fn(*const RawEvent)>);
     fn rote_interpose_set_active(on: c_int);
     fn rote_interpose_linked() -> c_int;
+    fn rote_interpose_sink_ns() -> u64;
 }
 
 static SINK: OnceLock<Sink> = OnceLock::new();
@@ -148,4 +149,10 @@ pub fn install(sink: Sink) -> bool {
 pub fn set_active(on: bool) {
     // SAFETY: an atomic store on the C side.
     unsafe { rote_interpose_set_active(c_int::from(on)) }
+}
+
+/// Wall time spent handing events to the sink since start-up, in ns.
+pub fn sink_ns() -> u64 {
+    // SAFETY: an atomic load on the C side.
+    unsafe { rote_interpose_sink_ns() }
 }

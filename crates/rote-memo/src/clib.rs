@@ -107,20 +107,42 @@ pub(crate) fn watch_imports(py: pyo3::Python<'_>, tool_id: i32) -> pyo3::PyResul
 /// Installs the sink; `excluded` are the interpreter's prefixes.
 pub(crate) fn install(excluded: Vec<PathBuf>) -> bool {
     let _ = EXCLUDED.set(excluded);
-    rote_interpose::install(sink)
+    let linked = rote_interpose::install(sink);
+    refresh(frame::any_active());
+    linked
 }
 
 /// `ROTE_INTERPOSE=0` leaves the layer silent (for measuring what it costs;
-/// never for real use: compiled code's reads then go unseen).
-static DISABLED: OnceLock<bool> = OnceLock::new();
-
-fn disabled() -> bool {
-    *DISABLED.get_or_init(|| std::env::var_os("ROTE_INTERPOSE").is_some_and(|v| v == "0"))
+/// never for real use: compiled code's reads then go unseen);
+/// `ROTE_INTERPOSE=count` reports every intercepted call, candidate or not,
+/// so that bench/clib.py can count the calls the idle path serves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    On,
+    Off,
+    Count,
 }
+
+static MODE: OnceLock<Mode> = OnceLock::new();
+
+fn mode() -> Mode {
+    *MODE.get_or_init(|| match std::env::var_os("ROTE_INTERPOSE") {
+        Some(v) if v == "0" => Mode::Off,
+        Some(v) if v == "count" => Mode::Count,
+        _ => Mode::On,
+    })
+}
+
+/// Events delivered while a candidate ran (the rest: count mode).
+static DURING_CANDIDATES: AtomicU64 = AtomicU64::new(0);
 
 /// Reporting is on while any candidate runs, or while tracing.
 pub(crate) fn refresh(active_frames: bool) {
-    let on = (active_frames || TRACING.load(Ordering::Relaxed)) && !disabled();
+    let on = match mode() {
+        Mode::Off => false,
+        Mode::Count => true,
+        Mode::On => active_frames || TRACING.load(Ordering::Relaxed),
+    };
     rote_interpose::set_active(on);
 }
 
@@ -142,6 +164,11 @@ pub(crate) fn trace_stop() -> Vec<Traced> {
 /// Events handed to the sink since start-up.
 pub(crate) fn delivered() -> u64 {
     DELIVERED.load(Ordering::Relaxed)
+}
+
+/// Of those, the ones that arrived while a candidate ran.
+pub(crate) fn delivered_during_candidates() -> u64 {
+    DURING_CANDIDATES.load(Ordering::Relaxed)
 }
 
 fn kind_name(k: Kind) -> &'static str {
@@ -259,6 +286,12 @@ fn taint(reason: &str, detail: impl Into<String>) {
 
 fn sink(ev: &CEvent<'_>) {
     DELIVERED.fetch_add(1, Ordering::Relaxed);
+    if mode() == Mode::Count {
+        if !frame::any_active() {
+            return;
+        }
+        DURING_CANDIDATES.fetch_add(1, Ordering::Relaxed);
+    }
     // The monotonic clocks: read constantly by the runtime itself.
     if ev.kind == Kind::Clock && !is_realtime(ev.flags) && !TRACING.load(Ordering::Relaxed) {
         return;

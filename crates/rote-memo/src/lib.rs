@@ -132,6 +132,18 @@ pub fn _c_events() -> u64 {
     clib::delivered()
 }
 
+/// `(events, events while a candidate ran, ns spent handling them)` since
+/// start-up: what the layer cost. Internal: bench/clib.py (the middle figure
+/// is only counted with `ROTE_INTERPOSE=count`).
+#[pyfunction]
+pub fn _c_layer() -> (u64, u64, u64) {
+    (
+        clib::delivered(),
+        clib::delivered_during_candidates(),
+        rote_interpose::sink_ns(),
+    )
+}
+
 /// `__rote_wrap__(func, identity)`: what the rewritten code calls after each
 /// wrappable `def`.
 #[pyfunction]
