@@ -82,8 +82,8 @@ pub(crate) mod rote {
 
     #[pymodule_export]
     use rote_memo::{
-        _c_events, _c_layer, _hash, _import_end, _import_start, _import_unwind, _load, _trace,
-        _wrap, Wrapped, cache, configure,
+        _c_events, _c_layer, _call_event, _hash, _import_end, _import_start, _import_unwind, _load,
+        _trace, _wrap, Wrapped, cache, configure,
     };
 
     /// A value's 32-byte fingerprint; `TypeError` with the reason when it has

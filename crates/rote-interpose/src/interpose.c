@@ -41,6 +41,7 @@ enum {
     ROTE_NETWORK = 8,   /* flags: 0 socket, 1 connect */
     ROTE_GETPID = 9,
     ROTE_GETENV = 10,   /* path: variable name */
+    ROTE_STDIN = 11,    /* flags: bytes asked for */
 };
 
 typedef struct {
@@ -345,6 +346,23 @@ ssize_t getrandom(void *buf, size_t len, unsigned int flags) {
     ssize_t r = real_getrandom()(buf, len, flags);
     report(ROTE_RANDOM, AT_FDCWD, NULL, (long)len, r < 0 ? errno : 0, "getrandom");
     return r;
+}
+
+/* ---- standard input ------------------------------------------------- */
+
+/* Only descriptor 0 is of interest: any other read is a file's, already
+ * seen when it was opened, and goes straight on. */
+REAL(ssize_t, read, (int, void *, size_t))
+static __attribute__((noinline, cold)) ssize_t read_seen(const void *caller, int fd, void *buf,
+                                                         size_t n) {
+    ssize_t r = real_read()(fd, buf, n);
+    report_from(ROTE_STDIN, AT_FDCWD, NULL, (long)n, r < 0 ? errno : 0, "read", caller);
+    return r;
+}
+ssize_t read(int fd, void *buf, size_t n) {
+    if (fd != 0 || !watching())
+        return real_read()(fd, buf, n);
+    return read_seen(__builtin_return_address(0), fd, buf, n);
 }
 
 /* ---- processes and network ------------------------------------------ */

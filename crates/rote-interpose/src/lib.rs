@@ -33,6 +33,8 @@ pub enum Kind {
     Getpid,
     /// `getenv` (path: the variable's name; flags: 1 when set).
     Getenv,
+    /// `read` of descriptor 0, standard input (flags: bytes asked for).
+    Stdin,
 }
 
 impl Kind {
@@ -48,6 +50,7 @@ impl Kind {
             8 => Kind::Network,
             9 => Kind::Getpid,
             10 => Kind::Getenv,
+            11 => Kind::Stdin,
             _ => return None,
         })
     }

@@ -22,7 +22,7 @@ use crate::runtime;
 pub unsafe fn on_audit(event: &CStr, args: *mut ffi::PyObject) {
     // What a module does while it is imported (numpy sets environment
     // variables, reads its config) is the import's doing, not the call's.
-    if !frame::any_active() || crate::clib::importing() {
+    if !frame::any_active() || crate::clib::importing() || crate::wrapper::in_bookkeeping() {
         return;
     }
     // SAFETY: audit hooks run with the GIL held.
@@ -120,6 +120,24 @@ fn handle(py: Python<'_>, event: &[u8], args: &Bound<'_, PyTuple>) -> PyResult<(
             }
             record_listing(fspath(&target)?)
         }
+        // What the interpreter compiles and runs for an import is the
+        // import's; `ast.parse` compiles to a tree and runs nothing.
+        b"exec" if !by_import(py) => {
+            taint("runs dynamic code", "exec".into());
+            Ok(())
+        }
+        b"compile" if !by_import(py) && !in_file(py, "/ast.py") => {
+            taint("runs dynamic code", "compile".into());
+            Ok(())
+        }
+        b"builtins.input" => {
+            taint("reads input", "input()".into());
+            Ok(())
+        }
+        b"_thread.start_new_thread" => {
+            taint("starts a thread", String::new());
+            Ok(())
+        }
         _ => {
             if let Some(reason) = impure(event) {
                 if reason == "modifies files" && rote_owns(args) {
@@ -135,22 +153,26 @@ fn handle(py: Python<'_>, event: &[u8], args: &Bound<'_, PyTuple>) -> PyResult<(
 /// Whether the event comes from the import system (loading a module's
 /// source or bytecode, scanning `sys.path`).
 fn by_import(py: Python<'_>) -> bool {
+    current_file(py)
+        .is_some_and(|f| f.starts_with("<frozen importlib") || f.starts_with("<frozen zipimport"))
+}
+
+/// Whether the running Python frame's file ends with `suffix`.
+fn in_file(py: Python<'_>, suffix: &str) -> bool {
+    current_file(py).is_some_and(|f| f.ends_with(suffix))
+}
+
+/// The file of the running Python frame.
+pub(crate) fn current_file(py: Python<'_>) -> Option<String> {
     // SAFETY: GIL held; the frame is borrowed, the code a new reference.
     unsafe {
         let frame = ffi::PyEval_GetFrame();
         if frame.is_null() {
-            return false;
+            return None;
         }
         let code = ffi::PyFrame_GetCode(frame);
-        let Ok(code) = Bound::from_owned_ptr_or_err(py, code.cast()) else {
-            return false;
-        };
-        code.getattr("co_filename")
-            .ok()
-            .and_then(|f| f.extract::<String>().ok())
-            .is_some_and(|f| {
-                f.starts_with("<frozen importlib") || f.starts_with("<frozen zipimport")
-            })
+        let code = Bound::from_owned_ptr_or_err(py, code.cast()).ok()?;
+        code.getattr("co_filename").ok()?.extract::<String>().ok()
     }
 }
 

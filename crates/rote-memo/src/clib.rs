@@ -101,7 +101,68 @@ pub(crate) fn watch_imports(py: pyo3::Python<'_>, tool_id: i32) -> pyo3::PyResul
     let local: i64 = start.extract::<i64>()? | ret.extract::<i64>()?;
     monitoring.call_method1("set_local_events", (tool_id, target, local))?;
     monitoring.call_method1("set_events", (tool_id, unwind))?;
+    // Reads of the environment through `os.environ` (`getenv`, `get`, `in`,
+    // iteration, copies): Python code, so PY_START on the mapping's own
+    // methods sees every one, at no cost to any other code.
+    let environ = py.import("os")?.getattr("_Environ")?;
+    let mut codes = Vec::new();
+    for method in ["__getitem__", "__iter__", "__len__", "__repr__"] {
+        let code = environ.getattr(method)?.getattr("__code__")?;
+        codes.push(code.as_ptr() as usize);
+        monitoring.call_method1("set_local_events", (tool_id, code, &start))?;
+    }
+    let _ = ENVIRON_CODES.set(codes);
     Ok(())
+}
+
+/// `os._Environ.__getitem__`, `__iter__`, `__len__`, `__repr__`.
+static ENVIRON_CODES: OnceLock<Vec<usize>> = OnceLock::new();
+
+/// Whether reads of `os.environ` are seen one by one.
+pub(crate) fn environ_watched() -> bool {
+    ENVIRON_CODES.get().is_some()
+}
+
+/// PY_START on one of `os.environ`'s methods: a read of the environment, a
+/// dependency of the call (the variable, or all of them for an iteration)
+/// unless an import or a progress bar made it.
+pub(crate) fn environ_read(py: pyo3::Python<'_>, code: usize) {
+    use pyo3::prelude::*;
+    let Some(codes) = ENVIRON_CODES.get() else {
+        return;
+    };
+    let Some(which) = codes.iter().position(|c| *c == code) else {
+        return;
+    };
+    if !frame::any_active() || importing() || crate::wrapper::in_bookkeeping() || in_diagnostics() {
+        return;
+    }
+    let name = if which == 0 {
+        // SAFETY: GIL held; the frame (borrowed) is `__getitem__`'s, just
+        // started: its arguments are in place.
+        let key = unsafe {
+            let f = pyo3::ffi::PyEval_GetFrame();
+            if f.is_null() {
+                None
+            } else {
+                pyo3::Bound::from_owned_ptr_or_opt(py, pyo3::ffi::PyFrame_GetLocals(f))
+                    .and_then(|locals| locals.get_item("key").ok())
+            }
+        };
+        match key {
+            Some(k) => match k.extract::<String>() {
+                Ok(s) => s,
+                Err(_) => match k.extract::<Vec<u8>>() {
+                    Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+                    Err(_) => "?".to_owned(),
+                },
+            },
+            None => "?".to_owned(),
+        }
+    } else {
+        "*".to_owned()
+    };
+    frame::record(Event::Env(name));
 }
 
 /// Installs the sink; `excluded` are the interpreter's prefixes.
@@ -183,6 +244,7 @@ fn kind_name(k: Kind) -> &'static str {
         Kind::Network => "network",
         Kind::Getpid => "getpid",
         Kind::Getenv => "getenv",
+        Kind::Stdin => "stdin",
     }
 }
 
@@ -232,31 +294,20 @@ fn is_realtime(clock: i64) -> bool {
     )
 }
 
-/// A log record's timestamp (`logging` reads `time.time_ns()` for every
-/// record): it reaches the output, which a hit replays, not the value.
-fn in_logging() -> bool {
-    use pyo3::ffi;
-    // SAFETY: PyGILState_Check is safe on any thread; with the GIL held the
-    // current frame and its code are valid (the code is a new reference).
-    unsafe {
-        if ffi::PyGILState_Check() != 1 {
-            return false;
-        }
-        let frame = ffi::PyEval_GetFrame();
-        if frame.is_null() {
-            return false;
-        }
-        let py = pyo3::Python::assume_attached();
-        let Ok(code) = pyo3::Bound::from_owned_ptr_or_err(py, ffi::PyFrame_GetCode(frame).cast())
-        else {
-            return false;
-        };
-        use pyo3::types::PyAnyMethods;
-        code.getattr("co_filename")
-            .ok()
-            .and_then(|f| f.extract::<String>().ok())
-            .is_some_and(|f| f.ends_with("/logging/__init__.py"))
+/// Clock reads made to stamp diagnostics: a log record's timestamp
+/// (`logging` reads `time.time_ns()` for every record), a progress bar's
+/// rate (`tqdm`), a warning. They reach the output, which a hit replays,
+/// not the value.
+pub(crate) fn in_diagnostics() -> bool {
+    // SAFETY: PyGILState_Check is safe on any thread.
+    if unsafe { pyo3::ffi::PyGILState_Check() } != 1 {
+        return false;
     }
+    // SAFETY: this thread holds the GIL (checked above).
+    let py = unsafe { pyo3::Python::assume_attached() };
+    crate::audit::current_file(py).is_some_and(|f| {
+        f.ends_with("/logging/__init__.py") || f.contains("/tqdm/") || f.ends_with("/warnings.py")
+    })
 }
 
 /// Made by rote itself or by a language runtime's support library, which
@@ -323,7 +374,7 @@ fn sink(ev: &CEvent<'_>) {
             ev.caller_object(),
         ));
     }
-    if !frame::any_active() || importing() {
+    if !frame::any_active() || importing() || crate::wrapper::in_bookkeeping() {
         return;
     }
     match ev.kind {
@@ -334,7 +385,7 @@ fn sink(ev: &CEvent<'_>) {
         // record's timestamp, which reaches the output (replayed), not the
         // value.
         Kind::Clock => {
-            if is_realtime(ev.flags) && !by_runtime_support(ev) && !in_logging() {
+            if is_realtime(ev.flags) && !by_runtime_support(ev) && !in_diagnostics() {
                 taint("reads the clock", ev.function);
             }
         }
@@ -344,7 +395,17 @@ fn sink(ev: &CEvent<'_>) {
         Kind::Random => taint("reads randomness", ev.function),
         Kind::Process => taint("starts a process", ev.function),
         Kind::Network => taint("network", ev.function),
-        Kind::Getpid | Kind::Getenv => {}
+        Kind::Getpid => {}
+        // Compiled code reading a variable (`TZ` for local time, a
+        // library's switches): a dependency, as for `os.environ`.
+        Kind::Getenv => {
+            if let Some(name) = ev.path.and_then(|p| p.to_str().ok()) {
+                if !name.is_empty() {
+                    frame::record_from_c(Event::Env(name.to_owned()));
+                }
+            }
+        }
+        Kind::Stdin => taint("reads stdin", ev.function),
         Kind::Open | Kind::Stat | Kind::Opendir | Kind::Modify => {
             let Some((path, via_cwd)) = resolved else {
                 return;

@@ -44,6 +44,8 @@ pub(crate) struct Frame {
     pub listings: BTreeSet<PathBuf>,
     pub missing: BTreeSet<PathBuf>,
     pub stats: BTreeSet<PathBuf>,
+    /// Environment variables read (`*`: all of them).
+    pub env: BTreeSet<String>,
     pub cwd: Option<PathBuf>,
     pub impure: Option<Impure>,
     /// Why this call (only) may not be stored.
@@ -59,6 +61,9 @@ pub(crate) struct Frame {
     /// Where this frame's share of the shared log of other threads' events
     /// starts.
     pub foreign_start: usize,
+    /// Global generators first imported during this call, with their state
+    /// right after the import: the call's starting point for them.
+    pub random_at_import: Vec<(&'static str, [u8; 32])>,
     /// Compute time that inner hits saved: a call is as slow as it would be
     /// without the cache, for the threshold and for the time a hit saves.
     pub saved: std::time::Duration,
@@ -74,6 +79,8 @@ pub(crate) enum Event {
     /// Looked at (kind and size matter, not content).
     Stat(PathBuf),
     Cwd(PathBuf),
+    /// An environment variable read.
+    Env(String),
     Taint {
         reason: String,
         detail: String,
@@ -128,6 +135,7 @@ fn dep_id(dep: &Dep) -> Vec<u8> {
         Dep::Printed { .. } => (b'p', ""),
         Dep::Meta { path, .. } => (b'M', path),
         Dep::Arguments { .. } => (b'a', ""),
+        Dep::Env { name, .. } => (b'e', name),
     };
     let mut id = vec![tag];
     id.extend_from_slice(name.as_bytes());
@@ -166,6 +174,9 @@ impl Frame {
                 self.stats.insert(p);
             }
             Event::Cwd(p) => self.cwd = Some(p),
+            Event::Env(name) => {
+                self.env.insert(name);
+            }
             Event::Taint { reason, detail } => self.taint(&reason, detail),
         }
     }

@@ -332,11 +332,18 @@ fn is_code(value: &Bound<'_, PyAny>) -> bool {
     }
 }
 
-/// `os.environ` is fingerprinted as the dict of its items, sorted.
+/// `os.environ` is fingerprinted as the dict of its items, sorted; or, when
+/// its reads are watched one by one (each variable read is a dependency of
+/// its own), as the same constant whatever it holds.
 fn environ_fingerprint(value: &Bound<'_, PyAny>) -> PyResult<Option<[u8; 32]>> {
     let ty = value.get_type();
     if ty.qualname()?.to_cow()? != "_Environ" || str_attr(ty.as_any(), "__module__") != "os" {
         return Ok(None);
+    }
+    if crate::clib::environ_watched() {
+        return Ok(Some(
+            *blake3::hash(b"rote: os.environ, read by read").as_bytes(),
+        ));
     }
     let py = value.py();
     let items = py
@@ -497,8 +504,10 @@ pub(crate) fn collect<'py>(
             .unwrap_or_default();
         let module = canonical_module(&module).to_owned();
         // `os.getenv(...)`, `getenv` imported alone, `environ` reached some
-        // other way: the environment is a dependency.
-        if !out.contains_key("os.environ")
+        // other way: the environment is a dependency (unless each read is
+        // one, see `clib::environ_read`).
+        if !crate::clib::environ_watched()
+            && !out.contains_key("os.environ")
             && names
                 .iter()
                 .any(|n| matches!(n.bind(py).to_cow().as_deref(), Ok("getenv" | "environ")))
@@ -662,24 +671,41 @@ pub(crate) fn random_states(py: Python<'_>) -> PyResult<Vec<(&'static str, [u8; 
         .getattr("modules")?
         .cast_into::<PyDict>()?;
     let mut out = Vec::new();
-    if let Some(random) = modules.get_item("random")? {
-        if let Ok(state) = random.call_method0("getstate") {
-            if let Ok(fp) = rote_values::fingerprint(&state)? {
-                out.push(("random", fp));
-            }
-        }
-    }
-    if let Some(mtrand) = modules.get_item("numpy.random.mtrand")? {
-        if let Ok(state) = mtrand
-            .getattr("_rand")
-            .and_then(|r| r.call_method0("get_state"))
-        {
-            if let Ok(fp) = rote_values::fingerprint(&state)? {
-                out.push(("numpy.random", fp));
+    for name in ["random", "numpy.random.mtrand"] {
+        if let Some(module) = modules.get_item(name)? {
+            if let Some(state) = random_state(&module)? {
+                out.push(state);
             }
         }
     }
     Ok(out)
+}
+
+/// The fingerprint of a global generator module's state, if `module` is
+/// `random` or `numpy.random.mtrand`: also taken when one of them is
+/// imported during a call (numpy imports `numpy.random` lazily, on first
+/// use), so that a draw right after the import still shows as a change.
+pub(crate) fn random_state(
+    module: &Bound<'_, PyAny>,
+) -> PyResult<Option<(&'static str, [u8; 32])>> {
+    let Ok(name) = module.getattr("__name__") else {
+        return Ok(None);
+    };
+    let Ok(name) = name.cast_into::<PyString>() else {
+        return Ok(None);
+    };
+    let (label, state) = match &*name.to_cow()? {
+        "random" => ("random", module.call_method0("getstate")),
+        "numpy.random.mtrand" => (
+            "numpy.random",
+            module
+                .getattr("_rand")
+                .and_then(|r| r.call_method0("get_state")),
+        ),
+        _ => return Ok(None),
+    };
+    let Ok(state) = state else { return Ok(None) };
+    Ok(rote_values::fingerprint(&state)?.ok().map(|fp| (label, fp)))
 }
 
 /// Whether a generator present in `before` changed.

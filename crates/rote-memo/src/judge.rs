@@ -76,6 +76,12 @@ pub(crate) fn resolve_files(store: &Store, fr: &mut Frame) -> Vec<Dep> {
             None => out.push(Dep::Missing { path: text }),
         }
     }
+    for name in std::mem::take(&mut fr.env) {
+        out.push(Dep::Env {
+            digest: crate::validate::env_digest(&name).to_vec(),
+            name,
+        });
+    }
     if let Some(cwd) = fr.cwd.take() {
         out.push(Dep::Cwd {
             path: cwd.to_string_lossy().into_owned(),

@@ -14,6 +14,7 @@
 mod argfp;
 mod audit;
 mod bind;
+mod calls;
 mod clib;
 mod embedded;
 mod frame;
@@ -31,6 +32,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString};
 
 pub use audit::on_audit;
+pub use calls::_call_event;
 pub use rewrite::load_main;
 pub use runtime::{RunInfo, Settings};
 pub use wrapper::Wrapped;
@@ -71,6 +73,7 @@ pub fn start(py: Python<'_>, settings: Settings, info: RunInfo, tool_id: i32) ->
     }
     if tool_id >= 0 {
         clib::watch_imports(py, tool_id)?;
+        calls::install(py, tool_id)?;
     }
     let rote = py.import("rote")?;
     py.import("builtins")?
@@ -106,16 +109,29 @@ pub fn _trace(py: Python<'_>, on: bool) -> PyResult<Option<Bound<'_, pyo3::types
     Ok(Some(list))
 }
 
-/// sys.monitoring callbacks on importlib's `_find_and_load`: what happens
-/// while a module is imported is the import's doing, not the call's.
+/// sys.monitoring callbacks on importlib's `_find_and_load` (what happens
+/// while a module is imported is the import's doing, not the call's); PY_START
+/// also on `os.environ`'s methods (reads of the environment).
 #[pyfunction]
-pub fn _import_start(_code: &Bound<'_, PyAny>, _offset: i64) {
-    clib::import_depth(1);
+pub fn _import_start(code: &Bound<'_, PyAny>, _offset: i64) {
+    let addr = code.as_ptr() as usize;
+    if clib::is_find_and_load(addr) {
+        clib::import_depth(1);
+    } else {
+        clib::environ_read(code.py(), addr);
+    }
 }
 
 #[pyfunction]
-pub fn _import_end(_code: &Bound<'_, PyAny>, _offset: i64, _value: &Bound<'_, PyAny>) {
+pub fn _import_end(_code: &Bound<'_, PyAny>, _offset: i64, value: &Bound<'_, PyAny>) {
     clib::import_depth(-1);
+    if frame::any_active() {
+        // Errors here only lose precision the other way: no snapshot, no
+        // comparison for this generator.
+        if let Ok(Some(state)) = globals::random_state(value) {
+            frame::with_top(|f| f.random_at_import.push(state));
+        }
+    }
 }
 
 #[pyfunction]

@@ -61,6 +61,7 @@ pub(crate) fn load<'py>(
     if let Some(rt) = runtime::get() {
         rt.add_module(module_name);
         let pair = result.cast::<PyTuple>()?;
+        crate::calls::watch(&pair.get_item(0)?)?;
         let identities = pair.get_item(1)?.cast_into::<PyDict>()?;
         let prefix = runtime::canonical_module(module_name);
         for (qualname, identity) in identities.iter() {

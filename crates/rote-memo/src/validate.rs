@@ -111,6 +111,13 @@ pub(crate) fn check(
                 }
             }
             Dep::Printed { .. } | Dep::Arguments { .. } => None,
+            Dep::Env { name, digest } => {
+                if env_digest(name)[..] == digest[..] {
+                    None
+                } else {
+                    stale(format!("environment changed: {name}"), "")
+                }
+            }
             Dep::Meta { path, digest } => {
                 if meta_digest(Path::new(path))[..] == digest[..] {
                     None
@@ -124,4 +131,36 @@ pub(crate) fn check(
         }
     }
     Ok(None)
+}
+
+/// The digest of an environment variable's value, or of its absence; of
+/// every variable and value, sorted, for `*`. Read from the process's
+/// environment, which `os.environ` writes through to.
+pub(crate) fn env_digest(name: &str) -> [u8; 32] {
+    use std::os::unix::ffi::OsStrExt;
+    let mut h = blake3::Hasher::new();
+    h.update(b"rote env v1\0");
+    let put = |h: &mut blake3::Hasher, bytes: &[u8]| {
+        h.update(&(bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    if name == "*" {
+        let mut all: Vec<_> = std::env::vars_os().collect();
+        all.sort();
+        for (k, v) in &all {
+            put(&mut h, k.as_bytes());
+            put(&mut h, v.as_bytes());
+        }
+    } else {
+        match std::env::var_os(name) {
+            Some(v) => {
+                h.update(b"set");
+                put(&mut h, v.as_bytes());
+            }
+            None => {
+                h.update(b"unset");
+            }
+        }
+    }
+    *h.finalize().as_bytes()
 }

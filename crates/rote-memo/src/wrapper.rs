@@ -53,7 +53,23 @@ const IMPURE: &[&str] = &[
     "changes environment",
     "opens a file descriptor",
     "opens a database",
+    "runs dynamic code",
+    "reads input",
+    "reads stdin",
+    "starts a thread",
+    "calls C code through ctypes",
+    "calls impure stdlib",
 ];
+
+/// Whether `reason` is one of [`IMPURE`], possibly with a name after it
+/// (`calls impure stdlib: time.perf_counter`).
+fn is_impure_reason(reason: &str) -> bool {
+    IMPURE.iter().any(|p| {
+        reason
+            .strip_prefix(p)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(": "))
+    })
+}
 
 fn str_attr(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<String> {
     obj.getattr(name)?.extract()
@@ -112,6 +128,13 @@ impl Wrapped {
     ) -> PyResult<Bound<'py, PyAny>> {
         let w = slf.get();
         let func = w.func.bind(slf.py());
+        // Called by rote's own bookkeeping (an audit hook the script
+        // installed sees the events rote's attribute reads raise): run it as
+        // python would, untracked, instead of recursing.
+        if BOOKKEEPING.get() {
+            return func.call(args, kwargs);
+        }
+        let _busy = Bookkeeping::enter();
         match runtime::get() {
             Some(rt) if rt.enabled() && !w.disabled.load(Ordering::Relaxed) => {
                 call(rt, w, func, args, kwargs)
@@ -189,7 +212,7 @@ impl Wrapped {
             .impure_last_run
             .get_or_init(|| match store.last_run_of(&rt.info.script, &self.name) {
                 Ok(Some((0, 0, reasons))) => {
-                    !reasons.is_empty() && reasons.iter().all(|r| IMPURE.contains(&r.as_str()))
+                    !reasons.is_empty() && reasons.iter().all(|r| is_impure_reason(r))
                 }
                 _ => false,
             })
@@ -203,6 +226,49 @@ impl Wrapped {
     }
 }
 
+thread_local! {
+    /// This thread is inside a wrapper's own work (binding, fingerprinting,
+    /// looking up, judging), not inside the function it wraps.
+    static BOOKKEEPING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is doing a wrapper's own work: what happens then
+/// (rote importing its helpers, compiling them, reading its store) is not
+/// the running call's doing.
+pub(crate) fn in_bookkeeping() -> bool {
+    BOOKKEEPING.try_with(|b| b.get()).unwrap_or(false)
+}
+
+/// Sets [`BOOKKEEPING`] for a scope, restoring the previous state after it.
+struct Bookkeeping(bool);
+
+impl Bookkeeping {
+    fn enter() -> Self {
+        Bookkeeping(BOOKKEEPING.replace(true))
+    }
+
+    /// The wrapped function itself runs as user code.
+    fn user_code() -> Self {
+        Bookkeeping(BOOKKEEPING.replace(false))
+    }
+}
+
+impl Drop for Bookkeeping {
+    fn drop(&mut self) {
+        BOOKKEEPING.set(self.0);
+    }
+}
+
+/// Calls the wrapped function as user code.
+fn run_user<'py>(
+    func: &Bound<'py, PyAny>,
+    args: &Bound<'py, PyTuple>,
+    kwargs: Option<&Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let _user = Bookkeeping::user_code();
+    func.call(args, kwargs)
+}
+
 /// A call that is not a candidate still counts for the calls around it.
 fn plain<'py>(
     func: &Bound<'py, PyAny>,
@@ -210,7 +276,7 @@ fn plain<'py>(
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     frame::with_top(|f| f.add_callee(func));
-    func.call(args, kwargs)
+    run_user(func, args, kwargs)
 }
 
 enum Lookup {
@@ -430,12 +496,10 @@ fn execute<'py>(
         ..Frame::default()
     });
     let started = Instant::now();
-    let result = func.call(args, kwargs);
+    let result = run_user(func, args, kwargs);
     let mut fr = frame::pop();
     let elapsed = started.elapsed() + fr.saved;
-    if globals::random_changed(&random_before, &globals::random_states(py)?) {
-        fr.taint("uses global random state", "random / numpy.random");
-    }
+    check_random(py, random_before, &mut fr)?;
     if let Ok(value) = &result {
         if globals::aliases(value, &reachable)? {
             fr.taint_local("returns a reference to its input", "");
@@ -510,6 +574,26 @@ fn execute<'py>(
     result
 }
 
+/// Taints the call if it drew from a global generator: one that existed
+/// when it began, or that it imported (numpy imports `numpy.random` on first
+/// use), compared with its state right after the import.
+fn check_random(
+    py: Python<'_>,
+    mut before: Vec<(&'static str, [u8; 32])>,
+    fr: &mut Frame,
+) -> PyResult<()> {
+    // Handed on to the enclosing call too, which did not have them either.
+    for &(name, fp) in &fr.random_at_import {
+        if !before.iter().any(|(n, _)| *n == name) {
+            before.push((name, fp));
+        }
+    }
+    if globals::random_changed(&before, &globals::random_states(py)?) {
+        fr.taint("uses global random state", "random / numpy.random");
+    }
+    Ok(())
+}
+
 /// What a call depended on and did is the enclosing call's too.
 fn hand_to_enclosing(w: &Wrapped, func: &Bound<'_, PyAny>, fr: Frame, file_deps: Vec<Dep>) {
     let py = func.py();
@@ -519,10 +603,12 @@ fn hand_to_enclosing(w: &Wrapped, func: &Bound<'_, PyAny>, fr: Frame, file_deps:
         impure,
         callees,
         saved,
+        random_at_import,
         ..
     } = fr;
     frame::with_top(|p| {
         p.saved += saved;
+        p.random_at_import.extend(random_at_import);
         p.add_dep(own);
         for d in deps.into_iter().chain(file_deps) {
             p.add_dep(d);
@@ -549,13 +635,15 @@ fn unkeyed<'py>(
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = func.py();
+    let random_before = globals::random_states(py)?;
     let out_start = output::begin(py)?;
     frame::push(Frame {
         out_start,
         ..Frame::default()
     });
-    let result = func.call(args, kwargs);
+    let result = run_user(func, args, kwargs);
     let mut fr = frame::pop();
+    check_random(py, random_before, &mut fr)?;
     output::end(py, fr.out_start)?;
     store.record(&w.name, Outcome::Miss);
     rt.count_miss(&w.name, None);

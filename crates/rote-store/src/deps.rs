@@ -66,6 +66,14 @@ pub enum Dep {
         #[serde(with = "serde_bytes")]
         digest: Vec<u8>,
     },
+    /// An environment variable read (`os.environ`, `os.getenv`): its name
+    /// and the digest of its value or of its absence; `*` for the whole
+    /// environment (iterated or copied).
+    Env {
+        name: String,
+        #[serde(with = "serde_bytes")]
+        digest: Vec<u8>,
+    },
 }
 
 pub(crate) fn encode(deps: &[Dep]) -> Vec<u8> {
