@@ -325,21 +325,16 @@ def _writes(path, caller, mode=WRITE):
 EXPECTED = {
     "read_table": (_reads("t.parquet", "libarrow"), stored(), None),
     "read_parquet": (_reads("t.parquet", "libarrow"), stored(), None),
-    "to_parquet": (
-        _writes("out.parquet", "libarrow"),
-        not_stored("writes file"),
-        "writes file: {root}/out.parquet",
-    ),
-    "tofile": (
-        _writes("a.bin", LIBPYTHON),
-        not_stored("writes file"),
-        "writes file: {root}/a.bin",
-    ),
+    # Written from scratch and closed by the call: its outputs, stored with
+    # it (tests/python/test_judge.py puts them back).
+    "to_parquet": (_writes("out.parquet", "libarrow"), stored(), None),
+    "tofile": (_writes("a.bin", LIBPYTHON), stored(), None),
     "fromfile": (_reads("in.bin", LIBPYTHON), stored(), None),
     "h5_write": (
         _writes("w.h5", "libhdf5", os.O_RDWR | os.O_CREAT | os.O_TRUNC),
-        not_stored("writes file"),
-        "writes file: {root}/w.h5",
+        # HDF5 also opens the file read-write without truncating it.
+        not_stored("opens file read-write: w.h5"),
+        "opens file read-write: w.h5: {root}/w.h5",
     ),
     "h5_read": (_reads("r.h5", "libhdf5"), stored(), None),
     "wall_clock": (

@@ -110,6 +110,36 @@ RULES = {
         "calls C code through ctypes",
     ),
     "global mutated": ("G = []", "G.append(1)", "mutates global: G"),
+    "file left open": (
+        "import os",
+        'os.open("left.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)',
+        "writes file left open: left.txt",
+    ),
+    "append": (
+        "",
+        'with open("log.txt", "a") as f:\n        f.write("x")',
+        "appends to file: log.txt",
+    ),
+    "read-write": (
+        'open("rw.txt", "w").write("0")',
+        'with open("rw.txt", "r+") as f:\n        f.write("1")',
+        "opens file read-write: rw.txt",
+    ),
+    "read, then write back": (
+        'open("rt.txt", "w").write("0")',
+        'old = open("rt.txt").read()\n    open("rt.txt", "w").write(old + "1")',
+        "reads and writes file: rt.txt",
+    ),
+    "directory made, nothing in it": (
+        "import os",
+        'os.makedirs("made", exist_ok=True)',
+        "makes directory: made",
+    ),
+    "removes a file it did not write": (
+        'import os\nopen("victim.txt", "w").write("v")',
+        'os.remove("victim.txt")',
+        "modifies files",
+    ),
 }
 
 
@@ -279,3 +309,82 @@ def test_an_audit_hook_defined_in_the_script_runs_as_in_python(project):
     project.write("main.py", AUDIT_HOOK)
     project.run()
     assert project.last.stdout == "2 3 2\n"
+
+
+OUTPUTS = """
+import json
+import os
+
+import pandas as pd
+
+
+def save_text(n):
+    with open("out/report.txt", "w") as f:
+        f.write(f"n = {n}\\n")
+    return n
+
+
+def save_json(n):
+    # Written to a temp name, then renamed over the final one.
+    with open("out/tmp.json", "w") as f:
+        json.dump({"n": n}, f)
+    os.replace("out/tmp.json", "out/result.json")
+    return n
+
+
+def save_parquet(n):
+    # Written by compiled code (Arrow), not by Python's open().
+    pd.DataFrame({"x": list(range(n))}).to_parquet("out/table.parquet")
+    return n
+
+
+def pipeline(n):
+    os.makedirs("out", exist_ok=True)
+    return save_text(n) + save_json(n) + save_parquet(n)
+
+
+print(pipeline(4))
+"""
+
+
+def test_files_written_and_closed_are_outputs_put_back_on_a_hit(project):
+    """A file a call writes from scratch and closes (through Python, through
+    a temp file and a rename, through compiled code) is stored with the
+    call; on a hit, a file that is missing or changed is put back, so the
+    tree after a warm run is the tree after a plain run."""
+    project.write("main.py", OUTPUTS)
+    stages = [
+        "__main__.pipeline",
+        "__main__.save_text",
+        "__main__.save_json",
+        "__main__.save_parquet",
+    ]
+    assert project.run() == {name: miss() for name in stages}
+    written = {k: v for k, v in project.files().items() if k.startswith("out/")}
+    assert sorted(written) == ["out/report.txt", "out/result.json", "out/table.parquet"]
+
+    warm = {"__main__.pipeline": hit()}
+    assert project.run() == warm
+    # Missing: the outer hit puts back everything its inner calls wrote.
+    for rel in written:
+        (project.root / rel).unlink()
+    assert project.run() == warm
+    assert {k: v for k, v in project.files().items() if k.startswith("out/")} == written
+    # Changed by hand: put back as the call left it.
+    (project.root / "out/report.txt").write_text("edited\n")
+    assert project.run() == warm
+    assert project.read("out/report.txt") == "n = 4\n"
+
+
+def test_a_damaged_kept_copy_is_a_miss_and_the_call_runs_again(project):
+    project.write("main.py", OUTPUTS)
+    project.run()
+    (project.root / "out/report.txt").unlink()
+    # Damage every kept copy of the text file (same size, other bytes).
+    for blob in (project.cache / "v1" / "blobs").rglob("*"):
+        if blob.is_file() and blob.read_bytes() == b"n = 4\n":
+            blob.chmod(0o600)
+            blob.write_bytes(b"n = 5\n")
+    report = project.run()
+    assert report["__main__.pipeline"] == miss("output missing from cache")
+    assert project.read("out/report.txt") == "n = 4\n"

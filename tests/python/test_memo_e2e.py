@@ -1077,8 +1077,8 @@ def test_function_writing_a_file_is_not_stored(tmp_path, mode):
         """,
     )
     not_stored = {
-        "__main__.save_twice": miss(stored="writes file"),
-        "__main__.save": miss(n=2, stored="writes file"),
+        "__main__.save_twice": miss(stored="appends to file: out.txt"),
+        "__main__.save": miss(n=2, stored="appends to file: out.txt"),
         "__main__.pure": miss(),
     }
     assert project.run() == not_stored

@@ -130,6 +130,9 @@ fn handle(py: Python<'_>, event: &[u8], args: &Bound<'_, PyTuple>) -> PyResult<(
             taint("runs dynamic code", "compile".into());
             Ok(())
         }
+        // A call may remove or rename what it wrote itself (a temp file, a
+        // write-then-rename), and make the directories its outputs go to.
+        b"os.remove" | b"os.rename" | b"os.mkdir" if !by_import(py) => on_modify(event, args),
         b"builtins.input" => {
             taint("reads input", "input()".into());
             Ok(())
@@ -207,14 +210,55 @@ fn record_listing(path: PathBuf) -> PyResult<()> {
     Ok(())
 }
 
-fn writes(mode: Option<&str>, flags: i64) -> bool {
-    match mode {
-        Some(m) => m.contains(['w', 'a', 'x', '+']),
-        None => {
-            let f = flags as libc::c_int;
-            f & libc::O_ACCMODE != libc::O_RDONLY
-                || f & (libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND) != 0
-        }
+/// How a file is opened, as far as the judge cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Read,
+    /// Truncated or created: what it holds afterwards is what the call
+    /// wrote (an output, if closed by the end).
+    Fresh,
+    Append,
+    /// Written in place over what was there.
+    ReadWrite,
+}
+
+/// From `open()`'s mode string when there is one, else from `O_*` flags.
+pub(crate) fn access(mode: Option<&str>, flags: i64) -> Access {
+    if let Some(m) = mode {
+        return if m.contains('a') {
+            Access::Append
+        } else if m.contains(['w', 'x']) {
+            Access::Fresh
+        } else if m.contains('+') {
+            Access::ReadWrite
+        } else {
+            Access::Read
+        };
+    }
+    let f = flags as libc::c_int;
+    if f & libc::O_APPEND != 0 {
+        Access::Append
+    } else if f & (libc::O_TRUNC | libc::O_EXCL) != 0 && f & libc::O_ACCMODE != libc::O_RDONLY {
+        Access::Fresh
+    } else if f & libc::O_ACCMODE != libc::O_RDONLY || f & (libc::O_CREAT | libc::O_TRUNC) != 0 {
+        Access::ReadWrite
+    } else {
+        Access::Read
+    }
+}
+
+/// The event for opening `path` with `access`.
+pub(crate) fn open_event(path: PathBuf, access: Access) -> Event {
+    let name = frame::file_name(&path);
+    let taint = |reason: &str| Event::Taint {
+        reason: format!("{reason}: {name}"),
+        detail: path.display().to_string(),
+    };
+    match access {
+        Access::Read => Event::Read(path),
+        Access::Fresh => Event::Write(path),
+        Access::Append => taint("appends to file"),
+        Access::ReadWrite => taint("opens file read-write"),
     }
 }
 
@@ -242,11 +286,41 @@ fn on_open(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
     if let Some(cwd) = cwd {
         frame::record(Event::Cwd(cwd));
     }
-    if writes(mode.as_deref(), flags) {
-        taint("writes file", abs.display().to_string());
-    } else {
-        frame::record(Event::Read(abs));
+    frame::record(open_event(abs, access(mode.as_deref(), flags)));
+    Ok(())
+}
+
+fn on_modify(event: &[u8], args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    // Descriptor-relative forms: the directory is not known here.
+    let relative_to_fd = |i: usize| {
+        args.get_item(i)
+            .is_ok_and(|d| !d.is_none() && d.extract::<i64>().is_ok_and(|d| d >= 0))
+    };
+    let path = |i: usize| -> PyResult<PathBuf> {
+        let (abs, cwd) = absolute(fspath(&args.get_item(i)?)?);
+        if let Some(cwd) = cwd {
+            frame::record(Event::Cwd(cwd));
+        }
+        Ok(abs)
+    };
+    if rote_owns(args) {
+        return Ok(());
     }
+    let ev = match event {
+        b"os.remove" if !relative_to_fd(1) => Event::Removed(path(0)?),
+        b"os.rename" if !relative_to_fd(2) && !relative_to_fd(3) => {
+            Event::Renamed(path(0)?, path(1)?)
+        }
+        b"os.mkdir" if !relative_to_fd(2) => Event::Mkdir(path(0)?),
+        _ => {
+            taint(
+                "modifies files",
+                String::from_utf8_lossy(event).into_owned(),
+            );
+            return Ok(());
+        }
+    };
+    frame::record(ev);
     Ok(())
 }
 

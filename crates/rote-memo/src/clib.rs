@@ -322,12 +322,6 @@ fn by_runtime_support(ev: &CEvent<'_>) -> bool {
     })
 }
 
-fn writes(flags: i64) -> bool {
-    let f = flags as libc::c_int;
-    f & libc::O_ACCMODE != libc::O_RDONLY
-        || f & (libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND) != 0
-}
-
 fn taint(reason: &str, detail: impl Into<String>) {
     frame::record_from_c(Event::Taint {
         reason: reason.to_owned(),
@@ -422,9 +416,21 @@ fn sink(ev: &CEvent<'_>) {
                     frame::record_from_c(Event::Cwd(cwd));
                 }
             }
+            // The interpreter's own opens for writing, removals and renames
+            // come with an audit event that says more (both paths of a
+            // rename): that one counts.
+            let by_python = || {
+                ev.caller_object()
+                    .is_some_and(|o| o.starts_with("libpython"))
+            };
             match ev.kind {
-                Kind::Open if writes(ev.flags) => taint("writes file", path.display().to_string()),
-                Kind::Open => frame::record_from_c(Event::Read(path)),
+                Kind::Open => {
+                    let access = crate::audit::access(None, ev.flags);
+                    if access != crate::audit::Access::Read && by_python() {
+                        return;
+                    }
+                    frame::record_from_c(crate::audit::open_event(path, access));
+                }
                 Kind::Stat if ev.err == 0 => frame::record_from_c(Event::Stat(path)),
                 Kind::Stat => {
                     if ev.err == libc::ENOENT || ev.err == libc::ENOTDIR {
@@ -432,7 +438,12 @@ fn sink(ev: &CEvent<'_>) {
                     }
                 }
                 Kind::Opendir => frame::record_from_c(Event::Listing(path)),
-                _ => taint("modifies files", path.display().to_string()),
+                _ if by_python() => {}
+                _ => match ev.function {
+                    "unlink" | "unlinkat" => frame::record_from_c(Event::Removed(path)),
+                    "mkdir" | "mkdirat" => frame::record_from_c(Event::Mkdir(path)),
+                    _ => taint("modifies files", path.display().to_string()),
+                },
             }
         }
     }

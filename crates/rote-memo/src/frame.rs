@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use pyo3::prelude::*;
@@ -46,6 +46,14 @@ pub(crate) struct Frame {
     pub stats: BTreeSet<PathBuf>,
     /// Environment variables read (`*`: all of them).
     pub env: BTreeSet<String>,
+    /// Files opened for writing from scratch (truncated or created) by this
+    /// call or the calls inside it: its outputs if closed by the end.
+    pub writes: BTreeSet<PathBuf>,
+    /// Own outputs the call then removed (a temp file): a second report of
+    /// the same removal (audit hook and C layer) is not a new one.
+    pub removed: BTreeSet<PathBuf>,
+    /// Directories the call made.
+    pub dirs_made: BTreeSet<PathBuf>,
     pub cwd: Option<PathBuf>,
     pub impure: Option<Impure>,
     /// Why this call (only) may not be stored.
@@ -81,6 +89,14 @@ pub(crate) enum Event {
     Cwd(PathBuf),
     /// An environment variable read.
     Env(String),
+    /// A file opened for writing from scratch.
+    Write(PathBuf),
+    /// A file removed.
+    Removed(PathBuf),
+    /// A file renamed: from, to.
+    Renamed(PathBuf, PathBuf),
+    /// A directory made.
+    Mkdir(PathBuf),
     Taint {
         reason: String,
         detail: String,
@@ -148,6 +164,17 @@ impl Frame {
             // Output of inner calls reaches the outer one through the capture.
             return;
         }
+        match &dep {
+            // An inner call's output is this call's output too; it gets its
+            // own record when this call is judged.
+            Dep::FileWritten { path, .. } => {
+                self.write(PathBuf::from(path));
+                return;
+            }
+            // Reading back what this call wrote is not an input.
+            Dep::FileRead { path, .. } if self.writes.contains(Path::new(path)) => return,
+            _ => {}
+        }
         if self.seen.insert(dep_id(&dep)) {
             self.deps.push(dep);
         }
@@ -162,7 +189,9 @@ impl Frame {
     fn apply(&mut self, event: Event) {
         match event {
             Event::Read(p) => {
-                self.reads.insert(p);
+                if !self.writes.contains(&p) {
+                    self.reads.insert(p);
+                }
             }
             Event::Listing(p) => {
                 self.listings.insert(p);
@@ -177,8 +206,44 @@ impl Frame {
             Event::Env(name) => {
                 self.env.insert(name);
             }
+            Event::Write(p) => self.write(p),
+            Event::Removed(p) => {
+                if self.writes.remove(&p) {
+                    self.removed.insert(p);
+                } else if !self.removed.contains(&p) {
+                    self.taint("modifies files", p.display().to_string());
+                }
+            }
+            Event::Renamed(from, to) => {
+                if self.writes.remove(&from) {
+                    self.removed.insert(from);
+                    self.write(to);
+                } else {
+                    self.taint("modifies files", to.display().to_string());
+                }
+            }
+            Event::Mkdir(p) => {
+                self.dirs_made.insert(p);
+            }
             Event::Taint { reason, detail } => self.taint(&reason, detail),
         }
+    }
+
+    /// A file opened for writing from scratch: an output, unless the call
+    /// read it before (then what it read is gone: its own input changed).
+    pub(crate) fn write(&mut self, path: PathBuf) {
+        let read_before = self.reads.contains(&path)
+            || self.deps.iter().any(
+                |d| matches!(d, Dep::FileRead { path: p, .. } if Path::new(p) == path.as_path()),
+            );
+        if read_before {
+            self.taint(
+                &format!("reads and writes file: {}", file_name(&path)),
+                path.display().to_string(),
+            );
+        }
+        self.removed.remove(&path);
+        self.writes.insert(path);
     }
 
     /// Not stored, for a reason that does not concern the enclosing calls.
@@ -254,4 +319,11 @@ pub(crate) fn top_import_base() -> Option<i32> {
 /// Runs `f` on this thread's innermost frame, if any.
 pub(crate) fn with_top<R>(f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
     STACK.with(|s| s.borrow_mut().last_mut().map(f))
+}
+
+/// A path's last component, for reasons (`writes file left open: out.log`).
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
 }

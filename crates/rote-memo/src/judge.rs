@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use rote_store::{Dep, Key, NewEntry, Store};
+use rote_store::{Dep, Key, NewEntry, NewOutput, Store};
 
 use crate::argfp::ArgDigester;
-use crate::frame::Frame;
+use crate::frame::{self, Frame};
 use crate::globals;
 use crate::runtime::Runtime;
 use crate::validate;
@@ -26,7 +26,8 @@ const FAST_LIMIT: u32 = 5;
 pub(crate) fn resolve_files(store: &Store, fr: &mut Frame) -> Vec<Dep> {
     let mut out = Vec::new();
     for path in std::mem::take(&mut fr.stats) {
-        if fr.reads.contains(&path) {
+        // Looked at after writing it: the call's own output.
+        if fr.reads.contains(&path) || fr.writes.contains(&path) {
             continue;
         }
         out.push(Dep::Meta {
@@ -60,7 +61,7 @@ pub(crate) fn resolve_files(store: &Store, fr: &mut Frame) -> Vec<Dep> {
     for path in std::mem::take(&mut fr.missing) {
         // Still missing: the call's view holds. (Created since, by the call
         // itself most likely: its own writes decide.)
-        if std::fs::symlink_metadata(&path).is_err() {
+        if !fr.writes.contains(&path) && std::fs::symlink_metadata(&path).is_err() {
             out.push(Dep::Missing {
                 path: path.to_string_lossy().into_owned(),
             });
@@ -88,6 +89,59 @@ pub(crate) fn resolve_files(store: &Store, fr: &mut Frame) -> Vec<Dep> {
         });
     }
     out
+}
+
+/// The files the call wrote from scratch and closed, with their content:
+/// its self-contained outputs, kept with the entry and put back on a hit.
+/// Refused: a file still open (the call's writing may not be over), a
+/// directory made that holds none of them (a hit would not make it).
+pub(crate) fn outputs(fr: &Frame) -> Result<Vec<(String, Vec<u8>)>, (String, String)> {
+    if fr.writes.is_empty() && fr.dirs_made.is_empty() {
+        return Ok(Vec::new());
+    }
+    let open = open_files();
+    let mut out = Vec::new();
+    for path in &fr.writes {
+        let shown = || path.display().to_string();
+        if open.contains(path) {
+            return Err((
+                format!("writes file left open: {}", frame::file_name(path)),
+                shown(),
+            ));
+        }
+        match std::fs::read(path) {
+            Ok(content) => out.push((path.to_string_lossy().into_owned(), content)),
+            // Gone by the end (a temp file removed some way not seen): as
+            // in a plain run, there is nothing to put back.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => {
+                return Err((
+                    "output unreadable".to_owned(),
+                    format!("{}: {err}", shown()),
+                ));
+            }
+        }
+    }
+    for dir in &fr.dirs_made {
+        if !fr.writes.iter().any(|w| w.starts_with(dir)) {
+            return Err((
+                format!("makes directory: {}", frame::file_name(dir)),
+                dir.display().to_string(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// The files this process holds open (what `/proc/self/fd` links to).
+fn open_files() -> std::collections::HashSet<std::path::PathBuf> {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Decides whether a call that returned may be stored, and stores it.
@@ -129,6 +183,10 @@ pub(crate) fn judge<'py>(
             format!("{:.3} s", elapsed.as_secs_f64()),
         )));
     }
+    let outputs = match outputs(fr) {
+        Ok(o) => o,
+        Err(why) => return Ok(Err(why)),
+    };
     let encoded = match rote_values::encode(value)? {
         Ok(e) => e,
         Err(refused) => return Ok(Err((refused.reason, String::new()))),
@@ -169,6 +227,16 @@ pub(crate) fn judge<'py>(
         digest: args_digest.to_vec(),
     });
     deps.extend(printed);
+    for (path, content) in &outputs {
+        deps.push(Dep::FileWritten {
+            path: path.clone(),
+            digest: blake3::hash(content).as_bytes().to_vec(),
+        });
+    }
+    let new_outputs: Vec<NewOutput<'_>> = outputs
+        .iter()
+        .map(|(path, content)| NewOutput { path, content })
+        .collect();
     let size = encoded.len() as u64;
     let parts = encoded.parts();
     let entry = NewEntry {
@@ -178,6 +246,7 @@ pub(crate) fn judge<'py>(
         value: &parts,
         compute: elapsed,
         deps: &deps,
+        outputs: &new_outputs,
     };
     // Keep the deps for the enclosing call (minus the ones it gets anyway).
     fr.deps = deps

@@ -80,7 +80,8 @@ pub(crate) fn check(
                 Ok(_) => stale("file changed", path.clone()),
                 Err(_) => stale("file changed", format!("{path} (gone)")),
             },
-            Dep::FileWritten { path, .. } => stale("file written", path.clone()),
+            // Put back when served, not a condition of the hit.
+            Dep::FileWritten { .. } => None,
             Dep::Listing { path, digest } => match listing_digest(Path::new(path)) {
                 Some(d) if d[..] == digest[..] => None,
                 _ => stale("directory changed", path.clone()),

@@ -59,6 +59,11 @@ const IMPURE: &[&str] = &[
     "starts a thread",
     "calls C code through ctypes",
     "calls impure stdlib",
+    "appends to file",
+    "opens file read-write",
+    "writes file left open",
+    "reads and writes file",
+    "makes directory",
 ];
 
 /// Whether `reason` is one of [`IMPURE`], possibly with a name after it
@@ -382,6 +387,17 @@ fn serve<'py>(
             return Ok(Err(miss("undecodable value", err.to_string())));
         }
     };
+    // The files the call wrote, as it left them (a plain run would write
+    // them again).
+    for out in &found.outputs {
+        if let Err(err) = store.restore_output(out) {
+            rt.forget_found(&found.meta.key);
+            return Ok(Err(miss(
+                "output missing from cache",
+                format!("{}: {err}", out.path),
+            )));
+        }
+    }
     output::replay(py, &found.deps)?;
     frame::with_top(|f| {
         for d in &found.deps {
@@ -604,11 +620,20 @@ fn hand_to_enclosing(w: &Wrapped, func: &Bound<'_, PyAny>, fr: Frame, file_deps:
         callees,
         saved,
         random_at_import,
+        writes,
+        removed,
+        dirs_made,
         ..
     } = fr;
     frame::with_top(|p| {
         p.saved += saved;
         p.random_at_import.extend(random_at_import);
+        // What the call wrote, the enclosing call wrote (and must keep too).
+        for w in writes {
+            p.write(w);
+        }
+        p.removed.extend(removed);
+        p.dirs_made.extend(dirs_made);
         p.add_dep(own);
         for d in deps.into_iter().chain(file_deps) {
             p.add_dep(d);
@@ -653,7 +678,10 @@ fn unkeyed<'py>(
     let reason = match (&result, &fr.impure) {
         (Err(_), _) => "raised".to_owned(),
         (Ok(_), Some(imp)) => imp.reason.clone(),
-        (Ok(_), None) => "impure last run".to_owned(),
+        (Ok(_), None) => match crate::judge::outputs(&fr) {
+            Err((reason, _)) => reason,
+            Ok(_) => "impure last run".to_owned(),
+        },
     };
     store.record(&w.name, Outcome::Reason(&reason));
     rt.decision(format_args!(

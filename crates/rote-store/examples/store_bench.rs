@@ -323,6 +323,7 @@ fn insert(store: &Store, i: u64, value: &[u8], deps: &[Dep]) -> rote_store::Resu
             value: &[value],
             compute: Duration::from_millis(250),
             deps,
+            outputs: &[],
         })
         .map(|_| ())
 }

@@ -18,7 +18,8 @@ use crate::summary::{FunctionSummary, RunSummary, Summary};
 use crate::{EntryMeta, Key, NewEntry, Result, StoreError};
 
 /// Schema steps; entry `i` takes `user_version` from `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[&str] = &[include_str!("schema_v1.sql")];
+pub(crate) const MIGRATIONS: &[&str] =
+    &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
 
 /// How many runs keep their record.
 const RUNS_KEPT: i64 = 50;
@@ -307,6 +308,7 @@ impl Index {
         checksum: u64,
         deps: &[u8],
         now: i64,
+        outputs: &[(String, BlobId, u64, u64)],
         ensure_blob: &mut dyn FnMut() -> std::io::Result<()>,
     ) -> Result<u64> {
         let path = self.path.clone();
@@ -335,6 +337,21 @@ impl Index {
                     deps
                 ],
             )?;
+            tx.execute("DELETE FROM outputs WHERE key = ?1", [&e.key.0[..]])?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO outputs (key, path, blob, size, checksum) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for (path, blob, size, checksum) in outputs {
+                    stmt.execute(params![
+                        &e.key.0[..],
+                        path,
+                        &blob.0[..],
+                        *size as i64,
+                        *checksum as i64
+                    ])?;
+                }
+            }
             let total: i64 = tx.query_row("SELECT bytes FROM totals", [], |r| r.get(0))?;
             tx.commit()?;
             Ok(Ok(total.max(0) as u64))
@@ -354,7 +371,10 @@ impl Index {
         retry(&path, || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let referenced = tx
-                .prepare_cached("SELECT 1 FROM entries WHERE blob = ?1 LIMIT 1")?
+                .prepare_cached(
+                    "SELECT 1 FROM entries WHERE blob = ?1
+                     UNION ALL SELECT 1 FROM outputs WHERE blob = ?1 LIMIT 1",
+                )?
                 .query_row([&blob.0[..]], |_| Ok(()))
                 .optional()?
                 .is_some();
@@ -376,6 +396,24 @@ impl Index {
             )
         })?;
         Ok(())
+    }
+
+    /// The files an entry wrote: (path, blob, size, checksum).
+    pub(crate) fn outputs(&self, key: &Key) -> Result<Vec<(String, BlobId, u64, u64)>> {
+        self.retry(|| {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT path, blob, size, checksum FROM outputs WHERE key = ?1 ORDER BY path",
+            )?;
+            stmt.query_map([&key.0[..]], |r| {
+                Ok((
+                    r.get(0)?,
+                    blob_id(r.get(1)?)?,
+                    r.get::<_, i64>(2)?.max(0) as u64,
+                    r.get::<_, i64>(3)? as u64,
+                ))
+            })?
+            .collect()
+        })
     }
 
     pub(crate) fn remove_function(&mut self, function: &str) -> Result<Vec<BlobId>> {
@@ -465,7 +503,7 @@ impl Index {
         retry(&path, || {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute_batch(
-                "DELETE FROM entries; DELETE FROM files; DELETE FROM counters; DELETE FROM reasons;
+                "DELETE FROM outputs; DELETE FROM entries; DELETE FROM files; DELETE FROM counters; DELETE FROM reasons;
                  DELETE FROM function_totals; DELETE FROM runs; DELETE FROM run_functions; DELETE FROM run_reasons;",
             )?;
             tx.commit()

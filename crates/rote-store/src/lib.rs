@@ -106,12 +106,32 @@ pub struct EntryMeta {
     pub last_used_ns: i64,
 }
 
-/// A verified hit: the value's bytes and what it depended on.
+/// A verified hit: the value's bytes, what it depended on, and the files it
+/// wrote (put back by [`Store::restore_output`]).
 #[derive(Debug)]
 pub struct Found {
     pub meta: EntryMeta,
     pub deps: Vec<Dep>,
     pub value: Blob,
+    pub outputs: Vec<Output>,
+}
+
+/// A file a call wrote and closed, kept with its entry.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Absolute.
+    pub path: String,
+    /// blake3 of the content (the same as the file table's digest).
+    pub digest: [u8; 32],
+    pub size: u64,
+    checksum: u64,
+}
+
+/// A file to keep with a new entry: its absolute path and its bytes.
+#[derive(Debug)]
+pub struct NewOutput<'a> {
+    pub path: &'a str,
+    pub content: &'a [u8],
 }
 
 /// What [`Store::insert`] stores.
@@ -125,6 +145,8 @@ pub struct NewEntry<'a> {
     pub value: &'a [&'a [u8]],
     pub compute: Duration,
     pub deps: &'a [Dep],
+    /// Files the call wrote and closed.
+    pub outputs: &'a [NewOutput<'a>],
 }
 
 impl NewEntry<'_> {
@@ -237,11 +259,26 @@ impl Store {
                         return Ok(None);
                     }
                 };
+                // One more query only for the entries that wrote files.
+                let outputs = if deps.iter().any(|d| matches!(d, Dep::FileWritten { .. })) {
+                    self.with_index(|ix| ix.outputs(key))?
+                        .into_iter()
+                        .map(|(path, blob, size, checksum)| Output {
+                            path,
+                            digest: blob.0,
+                            size,
+                            checksum,
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 self.session().touch(*key, now_ns());
                 Ok(Some(Found {
                     meta: row.meta,
                     deps,
                     value,
+                    outputs,
                 }))
             }
             Err(blobs::BadBlob::Missing) if !self.still_points_at(key, &row.blob)? => {
@@ -313,14 +350,23 @@ impl Store {
         // system crash fails its size or checksum test on the next read and
         // is a miss. Only the index commit is made durable.
         let (blob, checksum) = blobs::write(&self.layout, entry.value, false)?;
+        let mut outputs = Vec::with_capacity(entry.outputs.len());
+        for out in entry.outputs {
+            let (id, sum) = blobs::write(&self.layout, &[out.content], false)?;
+            outputs.push((out.path.to_owned(), id, out.content.len() as u64, sum));
+        }
         let deps = deps::encode(entry.deps);
         let now = now_ns();
         // Deleters unlink a blob only inside a write transaction after checking
         // that no row refers to it; re-checking the file inside ours closes the
         // race with a collector that saw it unreferenced a moment ago.
         let total = self.with_index(|ix| {
-            ix.insert(entry, &blob, checksum, &deps, now, &mut || {
-                blobs::ensure_present(&self.layout, &blob, entry.value, false)
+            ix.insert(entry, &blob, checksum, &deps, now, &outputs, &mut || {
+                blobs::ensure_present(&self.layout, &blob, entry.value, false)?;
+                for (out, (_, id, _, _)) in entry.outputs.iter().zip(&outputs) {
+                    blobs::ensure_present(&self.layout, id, &[out.content], false)?;
+                }
+                Ok(())
             })
         })?;
         if let Some(limit) = self.opts.max_size {
@@ -328,6 +374,27 @@ impl Store {
                 self.with_index(|ix| evict::evict(&self.layout, ix, limit, now))?;
             }
         }
+        Ok(true)
+    }
+
+    /// Puts an output file back as the call left it, unless it is already
+    /// so: written to a temp file beside it, then renamed over it. Returns
+    /// whether it wrote; an error when the kept copy is missing or damaged
+    /// (then the call has to run again) or the path cannot be written.
+    pub fn restore_output(&self, out: &Output) -> std::result::Result<bool, String> {
+        let path = Path::new(&out.path);
+        if let Ok(d) = self.file_digest(path) {
+            if d.digest == out.digest {
+                return Ok(false);
+            }
+        }
+        let id = blobs::BlobId(out.digest);
+        let blob = blobs::read_verified(&self.layout, &id, out.size, out.checksum)
+            .map_err(|bad| format!("kept copy {}", bad.reason()))?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        blobs::write_atomically(path, &blob, false).map_err(|e| e.to_string())?;
         Ok(true)
     }
 

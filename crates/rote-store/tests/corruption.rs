@@ -416,7 +416,7 @@ fn assert_newer_refused_untouched(dir: &Path) {
                 supported,
             }) => {
                 assert_eq!(path, common::index_path(dir));
-                assert_eq!((found, supported), (7, 1));
+                assert_eq!((found, supported), (7, 2));
             }
             Err(err) => panic!("expected Newer, got {err}"),
             Ok(_) => panic!("expected Newer, got a store"),

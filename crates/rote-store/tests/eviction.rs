@@ -25,6 +25,7 @@ fn put(store: &Store, rng: &mut Rng, k: u32, len: usize, compute: Duration) -> u
             value: &[&value],
             compute,
             deps: &[],
+            outputs: &[],
         })
         .unwrap();
     len as u64

@@ -415,6 +415,7 @@ fn eviction_never_deletes_a_blob_an_insert_just_reused() {
                 value: &[&value],
                 compute,
                 deps: &[],
+                outputs: &[],
             })
             .unwrap();
     };

@@ -139,6 +139,7 @@ fn entries_persist_across_opens_with_their_metadata() {
                 value: &[&value],
                 compute: std::time::Duration::from_millis(1234),
                 deps: &deps,
+                outputs: &[],
             })
             .unwrap();
         store.lookup(&key).unwrap().unwrap().meta
@@ -169,6 +170,7 @@ fn put(store: &Store, ns: &str, k: u32, function: &str, value: &[u8]) {
             value: &[value],
             compute: std::time::Duration::from_secs(1),
             deps: &[],
+            outputs: &[],
         })
         .unwrap();
 }

@@ -58,6 +58,7 @@ fn populate(dir: &Path) {
                 value: &[value.as_bytes()],
                 compute: Duration::from_secs(secs),
                 deps: &deps,
+                outputs: &[],
             })
             .unwrap();
     }

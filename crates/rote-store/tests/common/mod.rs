@@ -184,6 +184,7 @@ pub fn insert_value(
             value: &[value],
             compute: compute_for(info.writer, info.seq),
             deps: &value_deps(value),
+            outputs: &[],
         })
         .map(|stored| assert!(stored, "a value within the limit is stored"))
 }
