@@ -388,3 +388,31 @@ def test_a_damaged_kept_copy_is_a_miss_and_the_call_runs_again(project):
     report = project.run()
     assert report["__main__.pipeline"] == miss("output missing from cache")
     assert project.read("out/report.txt") == "n = 4\n"
+
+
+SHUTIL = """
+import shutil
+
+
+def publish(name):
+    with open("draft.txt", "w") as f:
+        f.write(name + "\\n")
+    shutil.move("draft.txt", "final.txt")
+    shutil.copyfile("final.txt", "copy.txt")
+    return name
+
+
+print(publish("v1"))
+"""
+
+
+def test_shutil_copies_and_moves_of_its_own_files_are_outputs(project):
+    """`shutil.move` and `shutil.copyfile` count for what they do: a write
+    moved to its final name and a copy of it are the call's outputs."""
+    project.write("main.py", SHUTIL)
+    assert project.run() == {"__main__.publish": miss()}
+    (project.root / "final.txt").unlink()
+    (project.root / "copy.txt").unlink()
+    assert project.run() == {"__main__.publish": hit()}
+    assert project.read("final.txt") == project.read("copy.txt") == "v1\n"
+    assert not (project.root / "draft.txt").exists()

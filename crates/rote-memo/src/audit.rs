@@ -76,11 +76,11 @@ fn impure(event: &[u8]) -> Option<&'static str> {
         | b"os.utime"
         | b"os.setxattr"
         | b"os.removexattr"
-        | b"shutil.copyfile"
+        // (`shutil.copyfile` and `shutil.move` are judged by what they do:
+        // an open for reading and one for writing, a rename or a removal.)
         | b"shutil.copymode"
         | b"shutil.copystat"
         | b"shutil.copytree"
-        | b"shutil.move"
         | b"shutil.rmtree"
         | b"shutil.make_archive"
         | b"shutil.unpack_archive" => "modifies files",
@@ -137,7 +137,8 @@ fn handle(py: Python<'_>, event: &[u8], args: &Bound<'_, PyTuple>) -> PyResult<(
             taint("reads input", "input()".into());
             Ok(())
         }
-        b"_thread.start_new_thread" => {
+        // 3.13 starts `threading` threads through `start_joinable_thread`.
+        b"_thread.start_new_thread" | b"_thread.start_joinable_thread" => {
             taint("starts a thread", String::new());
             Ok(())
         }
