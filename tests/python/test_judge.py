@@ -197,6 +197,11 @@ PURE = {
     "default_rng": ("import numpy as np", "np.random.default_rng(42).random()"),
     "time.sleep": ("import time", "time.sleep(0.01)"),
     "ast.parse": ("import ast", 'ast.parse("x = 1")'),
+    "tqdm progress bar": (
+        # Drawn into a buffer: its rates differ from run to run.
+        "import io\nfrom tqdm import tqdm",
+        "for _ in tqdm(range(3), file=io.StringIO(), mininterval=0):\n        pass",
+    ),
     "logging": (
         "import logging\nlogging.basicConfig(format='%(message)s')",
         'logging.getLogger("judge").warning("a log line")',

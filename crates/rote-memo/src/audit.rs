@@ -139,7 +139,10 @@ fn handle(py: Python<'_>, event: &[u8], args: &Bound<'_, PyTuple>) -> PyResult<(
         }
         // 3.13 starts `threading` threads through `start_joinable_thread`.
         b"_thread.start_new_thread" | b"_thread.start_joinable_thread" => {
-            taint("starts a thread", String::new());
+            // A progress bar's monitor thread only redraws it.
+            if !crate::clib::in_diagnostics() {
+                taint("starts a thread", String::new());
+            }
             Ok(())
         }
         _ => {
@@ -164,6 +167,40 @@ fn by_import(py: Python<'_>) -> bool {
 /// Whether the running Python frame's file ends with `suffix`.
 fn in_file(py: Python<'_>, suffix: &str) -> bool {
     current_file(py).is_some_and(|f| f.ends_with(suffix))
+}
+
+/// The files of the running Python frame and of up to `depth - 1` of its
+/// callers, innermost first.
+pub(crate) fn frame_files(py: Python<'_>, depth: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    // SAFETY: GIL held; each frame and code object is a new reference.
+    unsafe {
+        let first = ffi::PyEval_GetFrame();
+        if first.is_null() {
+            return out;
+        }
+        ffi::Py_INCREF(first.cast());
+        let mut frame = Bound::from_owned_ptr(py, first.cast());
+        while out.len() < depth {
+            let f = frame.as_ptr().cast::<ffi::PyFrameObject>();
+            let Ok(code) = Bound::from_owned_ptr_or_err(py, ffi::PyFrame_GetCode(f).cast()) else {
+                break;
+            };
+            if let Some(name) = code
+                .getattr("co_filename")
+                .ok()
+                .and_then(|n| n.extract::<String>().ok())
+            {
+                out.push(name);
+            }
+            let Some(back) = Bound::from_owned_ptr_or_opt(py, ffi::PyFrame_GetBack(f).cast())
+            else {
+                break;
+            };
+            frame = back;
+        }
+    }
+    out
 }
 
 /// The file of the running Python frame.

@@ -73,8 +73,76 @@ pub(crate) fn importing() -> bool {
 
 /// Counts imports: PY_START and PY_RETURN on `_find_and_load` alone, and
 /// PY_UNWIND (a global event) for imports that raise.
+static TOOL_ID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+/// Library functions whose system-level doings are diagnostics' (see
+/// [`watch_diagnostics`]), by code address.
+static DIAGNOSTIC_CODES: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// Calls of [`DIAGNOSTIC_CODES`] running on this thread.
+    static IN_DIAGNOSTIC: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+/// `tqdm` names the lock of its first progress bar at random, with the GIL
+/// released (so [`in_diagnostics`] cannot look at the Python stack then):
+/// PY_START/PY_RETURN on that one method count it instead. Called for every
+/// module imported.
+pub(crate) fn watch_diagnostics(module: &pyo3::Bound<'_, pyo3::PyAny>) {
+    use pyo3::prelude::*;
+    let tool_id = TOOL_ID.load(Ordering::Relaxed);
+    if tool_id < 0 {
+        return;
+    }
+    let Ok(name) = module.getattr("__name__") else {
+        return;
+    };
+    if name.extract::<String>().ok().as_deref() != Some("tqdm.std") {
+        return;
+    }
+    let watched = (|| -> PyResult<()> {
+        let py = module.py();
+        let code = module
+            .getattr("TqdmDefaultWriteLock")?
+            .getattr("create_mp_lock")?
+            .getattr("__func__")?
+            .getattr("__code__")?;
+        let monitoring = py.import("sys")?.getattr("monitoring")?;
+        let events = monitoring.getattr("events")?;
+        let local = events.getattr("PY_START")?.extract::<i64>()?
+            | events.getattr("PY_RETURN")?.extract::<i64>()?;
+        monitoring.call_method1("set_local_events", (tool_id, &code, local))?;
+        DIAGNOSTIC_CODES
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(code.as_ptr() as usize);
+        Ok(())
+    })();
+    if let Err(err) = watched {
+        tracing::debug!(%err, "tqdm's lock is not watched");
+    }
+}
+
+/// PY_START (+1), PY_RETURN or PY_UNWIND (-1) of `code`, if it is one of
+/// [`DIAGNOSTIC_CODES`]; returns whether it was.
+pub(crate) fn diagnostic_call(code: usize, delta: i32) -> bool {
+    let known = DIAGNOSTIC_CODES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .contains(&code);
+    if known {
+        let _ = IN_DIAGNOSTIC.try_with(|d| d.set((d.get() + delta).max(0)));
+    }
+    known
+}
+
+fn in_diagnostic_call() -> bool {
+    IN_DIAGNOSTIC.try_with(|d| d.get() > 0).unwrap_or(false)
+}
+
 pub(crate) fn watch_imports(py: pyo3::Python<'_>, tool_id: i32) -> pyo3::PyResult<()> {
     use pyo3::prelude::*;
+    TOOL_ID.store(tool_id, Ordering::Relaxed);
     let monitoring = py.import("sys")?.getattr("monitoring")?;
     let events = monitoring.getattr("events")?;
     let rote = py.import("rote")?;
@@ -294,10 +362,10 @@ fn is_realtime(clock: i64) -> bool {
     )
 }
 
-/// Clock reads made to stamp diagnostics: a log record's timestamp
-/// (`logging` reads `time.time_ns()` for every record), a progress bar's
-/// rate (`tqdm`), a warning. They reach the output, which a hit replays,
-/// not the value.
+/// Made while drawing a progress bar (`tqdm`: its clock reads for rates,
+/// the lock it names at random, its monitor thread), creating a log record
+/// (`logging` stamps each with the time), or issuing a warning. What they
+/// produce reaches the output, which a hit replays, not the value.
 pub(crate) fn in_diagnostics() -> bool {
     // SAFETY: PyGILState_Check is safe on any thread.
     if unsafe { pyo3::ffi::PyGILState_Check() } != 1 {
@@ -305,10 +373,18 @@ pub(crate) fn in_diagnostics() -> bool {
     }
     // SAFETY: this thread holds the GIL (checked above).
     let py = unsafe { pyo3::Python::assume_attached() };
-    crate::audit::current_file(py).is_some_and(|f| {
-        f.ends_with("/logging/__init__.py") || f.contains("/tqdm/") || f.ends_with("/warnings.py")
-    })
+    crate::audit::frame_files(py, DIAGNOSTICS_DEPTH)
+        .iter()
+        .any(|f| {
+            f.ends_with("/logging/__init__.py")
+                || f.contains("/tqdm/")
+                || f.ends_with("/warnings.py")
+        })
 }
+
+/// How many frames up [`in_diagnostics`] looks (a progress bar's lock is
+/// named a few calls below `tqdm`, in `multiprocessing` and `tempfile`).
+const DIAGNOSTICS_DEPTH: usize = 12;
 
 /// Made by rote itself or by a language runtime's support library, which
 /// reads the wall clock to bound a wait, not to compute a value.
@@ -383,10 +459,12 @@ fn sink(ev: &CEvent<'_>) {
                 taint("reads the clock", ev.function);
             }
         }
+        // What an import draws (`import random` seeds itself) is filtered
+        // above with the rest of the import's doing.
         // OS randomness from any library (Arrow's `pc.random` seeds from
-        // it); what an import draws (`import random` seeds itself) is
-        // filtered above with the rest of the import's doing.
-        Kind::Random => taint("reads randomness", ev.function),
+        // it), except for naming a progress bar's lock.
+        Kind::Random if !in_diagnostic_call() => taint("reads randomness", ev.function),
+        Kind::Random => {}
         Kind::Process => taint("starts a process", ev.function),
         Kind::Network => taint("network", ev.function),
         Kind::Getpid => {}

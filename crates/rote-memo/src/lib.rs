@@ -117,14 +117,18 @@ pub fn _import_start(code: &Bound<'_, PyAny>, _offset: i64) {
     let addr = code.as_ptr() as usize;
     if clib::is_find_and_load(addr) {
         clib::import_depth(1);
-    } else {
+    } else if !clib::diagnostic_call(addr, 1) {
         clib::environ_read(code.py(), addr);
     }
 }
 
 #[pyfunction]
-pub fn _import_end(_code: &Bound<'_, PyAny>, _offset: i64, value: &Bound<'_, PyAny>) {
+pub fn _import_end(code: &Bound<'_, PyAny>, _offset: i64, value: &Bound<'_, PyAny>) {
+    if clib::diagnostic_call(code.as_ptr() as usize, -1) {
+        return;
+    }
     clib::import_depth(-1);
+    clib::watch_diagnostics(value);
     if frame::any_active() {
         // Errors here only lose precision the other way: no snapshot, no
         // comparison for this generator.
@@ -136,8 +140,11 @@ pub fn _import_end(_code: &Bound<'_, PyAny>, _offset: i64, value: &Bound<'_, PyA
 
 #[pyfunction]
 pub fn _import_unwind(code: &Bound<'_, PyAny>, _offset: i64, _exc: &Bound<'_, PyAny>) {
-    if clib::is_find_and_load(code.as_ptr() as usize) {
+    let addr = code.as_ptr() as usize;
+    if clib::is_find_and_load(addr) {
         clib::import_depth(-1);
+    } else {
+        clib::diagnostic_call(addr, -1);
     }
 }
 
