@@ -91,11 +91,14 @@ pub(crate) fn resolve_files(store: &Store, fr: &mut Frame) -> Vec<Dep> {
     out
 }
 
+/// Why a call is not stored: a stable reason and a detail for `-v`.
+pub(crate) type Refusal = (String, String);
+
 /// The files the call wrote from scratch and closed, with their content:
 /// its self-contained outputs, kept with the entry and put back on a hit.
 /// Refused: a file still open (the call's writing may not be over), a
 /// directory made that holds none of them (a hit would not make it).
-pub(crate) fn outputs(fr: &Frame) -> Result<Vec<(String, Vec<u8>)>, (String, String)> {
+pub(crate) fn outputs(fr: &Frame) -> Result<Vec<(String, Vec<u8>)>, Refusal> {
     if fr.writes.is_empty() && fr.dirs_made.is_empty() {
         return Ok(Vec::new());
     }

@@ -17,6 +17,9 @@ use crate::session::{FileRow, Session};
 use crate::summary::{FunctionSummary, RunSummary, Summary};
 use crate::{EntryMeta, Key, NewEntry, Result, StoreError};
 
+/// One file an entry wrote: path, blob, size, checksum.
+pub(crate) type OutputRow = (String, BlobId, u64, u64);
+
 /// Schema steps; entry `i` takes `user_version` from `i` to `i + 1`.
 pub(crate) const MIGRATIONS: &[&str] =
     &[include_str!("schema_v1.sql"), include_str!("schema_v2.sql")];
@@ -298,9 +301,11 @@ impl Index {
         })
     }
 
-    /// Inserts or replaces an entry; returns the total bytes of all entries.
+    /// Inserts or replaces an entry and its outputs; returns the total bytes
+    /// of all entries.
     /// `ensure_blob` runs inside the write transaction, before the row
     /// exists: it puts the blob file back if a collector removed it.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn insert(
         &mut self,
         e: &NewEntry<'_>,
@@ -308,7 +313,7 @@ impl Index {
         checksum: u64,
         deps: &[u8],
         now: i64,
-        outputs: &[(String, BlobId, u64, u64)],
+        outputs: &[OutputRow],
         ensure_blob: &mut dyn FnMut() -> std::io::Result<()>,
     ) -> Result<u64> {
         let path = self.path.clone();
@@ -399,7 +404,7 @@ impl Index {
     }
 
     /// The files an entry wrote: (path, blob, size, checksum).
-    pub(crate) fn outputs(&self, key: &Key) -> Result<Vec<(String, BlobId, u64, u64)>> {
+    pub(crate) fn outputs(&self, key: &Key) -> Result<Vec<OutputRow>> {
         self.retry(|| {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT path, blob, size, checksum FROM outputs WHERE key = ?1 ORDER BY path",
