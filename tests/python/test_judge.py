@@ -421,3 +421,36 @@ def test_shutil_copies_and_moves_of_its_own_files_are_outputs(project):
     assert project.run() == {"__main__.publish": hit()}
     assert project.read("final.txt") == project.read("copy.txt") == "v1\n"
     assert not (project.root / "draft.txt").exists()
+
+
+EXISTS = """
+import os
+
+
+def make(path):
+    if os.path.exists(path):
+        return "found"
+    with open(path, "w") as f:
+        f.write("x")
+    return "made"
+
+
+print(make("flag.txt"))
+"""
+
+
+def test_a_call_that_looked_for_its_output_first_runs_again_when_it_is_there(project):
+    """A call that checked for a path and then wrote it would take the other
+    branch once the path exists: its entry misses (`file appeared`) instead
+    of putting the file back and answering as if it were absent."""
+    project.write("main.py", EXISTS)
+    assert project.run() == {"__main__.make": miss()}
+    assert project.last.stdout == "made\n"
+    # flag.txt is there now: python finds it, so must rote.
+    assert project.run() == {"__main__.make": miss("file appeared")}
+    assert project.last.stdout == "found\n"
+    assert project.run() == {"__main__.make": hit()}
+    # Gone again: the stored "found" no longer holds.
+    (project.root / "flag.txt").unlink()
+    assert project.run() == {"__main__.make": miss("file changed")}
+    assert project.last.stdout == "made\n"

@@ -83,8 +83,13 @@ pub(crate) mod rote {
     #[pymodule_export]
     use rote_memo::{
         _c_events, _c_layer, _call_event, _hash, _import_end, _import_start, _import_unwind, _load,
-        _trace, _wrap, Wrapped, cache, configure,
+        _trace, _wrap, Wrapped, cache, clear, configure, invalidate, stats,
     };
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("RoteError", m.py().get_type::<rote_memo::RoteError>())
+    }
 
     /// A value's 32-byte fingerprint; `TypeError` with the reason when it has
     /// none that is reliable.

@@ -171,8 +171,13 @@ impl Frame {
                 self.write(PathBuf::from(path));
                 return;
             }
-            // Reading back what this call wrote is not an input.
-            Dep::FileRead { path, .. } if self.writes.contains(Path::new(path)) => return,
+            // Reading back or looking at what this call wrote is not an
+            // input.
+            Dep::FileRead { path, .. } | Dep::Meta { path, .. } | Dep::Missing { path }
+                if self.writes.contains(Path::new(path)) =>
+            {
+                return;
+            }
             _ => {}
         }
         if self.seen.insert(dep_id(&dep)) {
@@ -196,11 +201,17 @@ impl Frame {
             Event::Listing(p) => {
                 self.listings.insert(p);
             }
+            // Looked at after the call wrote it: its own output, not an
+            // input (looked at before: an input, kept).
             Event::Missing(p) => {
-                self.missing.insert(p);
+                if !self.writes.contains(&p) {
+                    self.missing.insert(p);
+                }
             }
             Event::Stat(p) => {
-                self.stats.insert(p);
+                if !self.writes.contains(&p) {
+                    self.stats.insert(p);
+                }
             }
             Event::Cwd(p) => self.cwd = Some(p),
             Event::Env(name) => {

@@ -26,8 +26,7 @@ const FAST_LIMIT: u32 = 5;
 pub(crate) fn resolve_files(store: &Store, fr: &mut Frame) -> Vec<Dep> {
     let mut out = Vec::new();
     for path in std::mem::take(&mut fr.stats) {
-        // Looked at after writing it: the call's own output.
-        if fr.reads.contains(&path) || fr.writes.contains(&path) {
+        if fr.reads.contains(&path) {
             continue;
         }
         out.push(Dep::Meta {
@@ -58,14 +57,14 @@ pub(crate) fn resolve_files(store: &Store, fr: &mut Frame) -> Vec<Dep> {
             Err(err) => fr.taint("unreadable file", format!("{text}: {err}")),
         }
     }
+    // Looked for and not found, even if the call then made it (its output,
+    // its output's directory): a call that found it there might have done
+    // otherwise (`if not os.path.exists(out): ...`), so the next lookup
+    // that finds it misses (`file appeared`) and runs the call once more.
     for path in std::mem::take(&mut fr.missing) {
-        // Still missing: the call's view holds. (Created since, by the call
-        // itself most likely: its own writes decide.)
-        if !fr.writes.contains(&path) && std::fs::symlink_metadata(&path).is_err() {
-            out.push(Dep::Missing {
-                path: path.to_string_lossy().into_owned(),
-            });
-        }
+        out.push(Dep::Missing {
+            path: path.to_string_lossy().into_owned(),
+        });
     }
     for path in std::mem::take(&mut fr.listings) {
         let text = path.to_string_lossy().into_owned();

@@ -11,6 +11,7 @@
 //!
 //! Everything here runs with the GIL held, on the thread that made the call.
 
+mod api;
 mod argfp;
 mod audit;
 mod bind;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyString};
 
+pub use api::{RoteError, clear, invalidate, stats};
 pub use audit::on_audit;
 pub use calls::_call_event;
 pub use rewrite::load_main;

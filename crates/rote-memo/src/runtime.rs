@@ -177,6 +177,12 @@ impl Runtime {
         lock(&self.found).remove(key);
     }
 
+    /// After `rote.invalidate()` or `rote.clear()`: nothing read before
+    /// may be served again without the store.
+    pub fn forget_all_found(&self) {
+        lock(&self.found).clear();
+    }
+
     /// One line per decision on stderr with `-v`.
     pub fn decision(&self, line: std::fmt::Arguments<'_>) {
         if self.settings.verbose >= 1 {

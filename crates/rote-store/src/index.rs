@@ -472,6 +472,29 @@ impl Index {
         })
     }
 
+    /// (entries, bytes of their values).
+    pub(crate) fn totals(&self) -> Result<(u64, u64)> {
+        self.retry(|| {
+            self.conn
+                .query_row("SELECT entries, bytes FROM totals", [], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?.max(0) as u64,
+                        r.get::<_, i64>(1)?.max(0) as u64,
+                    ))
+                })
+        })
+    }
+
+    /// The functions that have entries.
+    pub(crate) fn functions(&self) -> Result<Vec<String>> {
+        self.retry(|| {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT DISTINCT function FROM entries ORDER BY function")?;
+            stmt.query_map([], |r| r.get(0))?.collect()
+        })
+    }
+
     pub(crate) fn total_bytes(&self) -> Result<u64> {
         self.retry(|| {
             self.conn

@@ -417,6 +417,37 @@ impl Store {
         self.with_index(|ix| ix.commit_session(run_id, script, &session, now_ns()))
     }
 
+    /// How many entries there are and the bytes of their values.
+    pub fn totals(&self) -> Result<(u64, u64)> {
+        self.with_index(|ix| ix.totals())
+    }
+
+    /// The functions (`<module>.<qualname>`) that have entries.
+    pub fn functions(&self) -> Result<Vec<String>> {
+        self.with_index(|ix| ix.functions())
+    }
+
+    /// What this process has recorded so far (committed at its end), by
+    /// function.
+    pub fn this_run(&self) -> std::collections::BTreeMap<String, FunctionSummary> {
+        self.session()
+            .functions
+            .iter()
+            .map(|(name, f)| {
+                (
+                    name.clone(),
+                    FunctionSummary {
+                        hits: f.hits,
+                        misses: f.misses,
+                        stored: f.stored,
+                        time_saved_s: f.time_saved_s,
+                        reasons: f.reasons.clone(),
+                    },
+                )
+            })
+            .collect()
+    }
+
     /// Drops every entry of one function (`<module>.<qualname>`); returns how
     /// many.
     pub fn remove_function(&self, function: &str) -> Result<u64> {
