@@ -22,6 +22,7 @@ mod frame;
 mod globals;
 mod judge;
 mod output;
+mod random;
 mod rewrite;
 mod runtime;
 mod validate;
@@ -134,7 +135,7 @@ pub fn _import_end(code: &Bound<'_, PyAny>, _offset: i64, value: &Bound<'_, PyAn
     if frame::any_active() {
         // Errors here only lose precision the other way: no snapshot, no
         // comparison for this generator.
-        if let Ok(Some(state)) = globals::random_state(value) {
+        if let Ok(Some(state)) = crate::random::state(value) {
             frame::with_top(|f| f.random_at_import.push(state));
         }
     }

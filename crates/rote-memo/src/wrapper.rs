@@ -502,7 +502,7 @@ fn execute<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = func.py();
     let own_before = globals::own_data(func)?;
-    let random_before = globals::random_states(py)?;
+    let random_before = crate::random::states(py)?;
     let arg_values: Vec<&Bound<'py, PyAny>> = bound.iter().map(|(_, v)| v).collect();
     let reachable = globals::reachable_mutables(func, &arg_values)?;
     let out_start = output::begin(py)?;
@@ -604,7 +604,7 @@ fn check_random(
             before.push((name, fp));
         }
     }
-    if globals::random_changed(&before, &globals::random_states(py)?) {
+    if crate::random::changed(&before, &crate::random::states(py)?) {
         fr.taint("uses global random state", "random / numpy.random");
     }
     Ok(())
@@ -660,7 +660,7 @@ fn unkeyed<'py>(
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let py = func.py();
-    let random_before = globals::random_states(py)?;
+    let random_before = crate::random::states(py)?;
     let out_start = output::begin(py)?;
     frame::push(Frame {
         out_start,
