@@ -80,12 +80,9 @@ RULES = {
     "exec": ("", 'exec("y = 1", {})', "runs dynamic code"),
     "eval": ("", 'eval("1 + 1")', "runs dynamic code"),
     "compile": ("", 'compile("1", "<s>", "eval")', "runs dynamic code"),
-    "threading": (
-        "import threading",
-        (
-            "t = threading.Thread(target=print, args=('',), kwargs={'end': ''})\n"
-            "    t.start()\n    t.join()"
-        ),
+    "thread left running": (
+        "import threading\nimport time",
+        "threading.Thread(target=time.sleep, args=(0.3,), daemon=True).start()",
         "starts a thread",
     ),
     "os.system": ("import os", 'os.system("true")', "starts a process"),
@@ -197,6 +194,13 @@ PURE = {
     "default_rng": ("import numpy as np", "np.random.default_rng(42).random()"),
     "time.sleep": ("import time", "time.sleep(0.01)"),
     "ast.parse": ("import ast", 'ast.parse("x = 1")'),
+    "thread started and joined": (
+        "import threading",
+        (
+            "t = threading.Thread(target=print, args=('',), kwargs={'end': ''})\n"
+            "    t.start()\n    t.join()"
+        ),
+    ),
     "tqdm progress bar": (
         # Drawn into a buffer: its rates differ from run to run.
         "import io\nfrom tqdm import tqdm",
@@ -454,3 +458,37 @@ def test_a_call_that_looked_for_its_output_first_runs_again_when_it_is_there(pro
     (project.root / "flag.txt").unlink()
     assert project.run() == {"__main__.make": miss("file changed")}
     assert project.last.stdout == "made\n"
+
+
+POOL = """
+from concurrent.futures import ThreadPoolExecutor
+
+
+def read_one(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def read_all(paths):
+    with ThreadPoolExecutor(2) as pool:
+        return sorted(pool.map(read_one, paths))
+
+
+print(read_all(["a.txt", "b.txt"]))
+"""
+
+
+def test_what_calls_on_a_pool_s_threads_read_is_the_enclosing_call_s(project):
+    """Threads started and joined inside a call are fine, and what the
+    project functions they run depend on (here, files) is the enclosing
+    call's too: editing one of the files misses it."""
+    project.write("a.txt", "alpha\n")
+    project.write("b.txt", "beta\n")
+    project.write("main.py", POOL)
+    report = project.run()
+    assert report["__main__.read_all"] == miss()
+    assert project.run()["__main__.read_all"] == hit()
+    project.write("b.txt", "gamma\n")
+    report = project.run()
+    assert report["__main__.read_all"] == miss("file changed")
+    assert project.last.stdout == "['alpha', 'gamma']\n"

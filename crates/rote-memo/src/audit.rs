@@ -137,11 +137,26 @@ fn handle(py: Python<'_>, event: &[u8], args: &Bound<'_, PyTuple>) -> PyResult<(
             taint("reads input", "input()".into());
             Ok(())
         }
-        // 3.13 starts `threading` threads through `start_joinable_thread`.
+        // A thread counts by whether it is still running when the call that
+        // started it returns (wrapper.rs): a hit would not start it. A
+        // progress bar's monitor thread (it outlives the bar, and only
+        // redraws it) does not count. (3.13 starts `threading` threads
+        // through `start_joinable_thread`.)
         b"_thread.start_new_thread" | b"_thread.start_joinable_thread" => {
-            // A progress bar's monitor thread only redraws it.
-            if !crate::clib::in_diagnostics() {
-                taint("starts a thread", String::new());
+            if crate::clib::in_diagnostics() {
+                return Ok(());
+            }
+            // `Thread.start` hands over its bound `_bootstrap`.
+            let thread = args
+                .get_item(0)?
+                .getattr("__self__")
+                .ok()
+                .filter(|t| t.hasattr("is_alive").unwrap_or(false));
+            match thread {
+                Some(t) => {
+                    frame::with_top(|f| f.threads_started.push(t.unbind()));
+                }
+                None => taint("starts a thread", "_thread.start_new_thread".into()),
             }
             Ok(())
         }

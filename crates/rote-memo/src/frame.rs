@@ -54,6 +54,8 @@ pub(crate) struct Frame {
     pub removed: BTreeSet<PathBuf>,
     /// Directories the call made.
     pub dirs_made: BTreeSet<PathBuf>,
+    /// `threading.Thread`s this call started on this thread.
+    pub threads_started: Vec<Py<PyAny>>,
     pub cwd: Option<PathBuf>,
     pub impure: Option<Impure>,
     /// Why this call (only) may not be stored.
@@ -97,6 +99,8 @@ pub(crate) enum Event {
     Renamed(PathBuf, PathBuf),
     /// A directory made.
     Mkdir(PathBuf),
+    /// What a call on a thread without an enclosing frame depended on.
+    Dep(Dep),
     Taint {
         reason: String,
         detail: String,
@@ -236,6 +240,7 @@ impl Frame {
             Event::Mkdir(p) => {
                 self.dirs_made.insert(p);
             }
+            Event::Dep(d) => self.add_dep(d),
             Event::Taint { reason, detail } => self.taint(&reason, detail),
         }
     }
@@ -330,6 +335,42 @@ pub(crate) fn top_import_base() -> Option<i32> {
 /// Runs `f` on this thread's innermost frame, if any.
 pub(crate) fn with_top<R>(f: impl FnOnce(&mut Frame) -> R) -> Option<R> {
     STACK.with(|s| s.borrow_mut().last_mut().map(f))
+}
+
+/// Hands what a call depended on and did to the call enclosing it: this
+/// thread's innermost frame, or, on a thread with none while candidates run
+/// elsewhere (a worker of a thread pool a candidate started), every frame
+/// alive, through the shared log. Returns the callees handed on that way,
+/// whose globals the caller turns into dependencies (they cannot cross as
+/// live objects).
+pub(crate) fn hand_up(f: impl FnOnce(&mut Frame)) -> Vec<Py<PyAny>> {
+    if STACK.with(|s| !s.borrow().is_empty()) {
+        with_top(f);
+        return Vec::new();
+    }
+    if !any_active() {
+        return Vec::new();
+    }
+    let mut scratch = Frame::default();
+    f(&mut scratch);
+    let mut events: Vec<Event> = scratch.deps.drain(..).map(Event::Dep).collect();
+    events.extend(scratch.writes.iter().cloned().map(Event::Write));
+    events.extend(scratch.dirs_made.iter().cloned().map(Event::Mkdir));
+    if let Some(imp) = scratch.impure.take() {
+        events.push(Event::Taint {
+            reason: imp.reason,
+            detail: imp.detail,
+        });
+    }
+    foreign().extend(events);
+    scratch.callees
+}
+
+/// Puts dependencies on the shared log for every frame alive.
+pub(crate) fn share_deps(deps: Vec<Dep>) {
+    if any_active() {
+        foreign().extend(deps.into_iter().map(Event::Dep));
+    }
 }
 
 /// A path's last component, for reasons (`writes file left open: out.log`).

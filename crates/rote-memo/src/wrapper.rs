@@ -280,7 +280,7 @@ fn plain<'py>(
     args: &Bound<'py, PyTuple>,
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    frame::with_top(|f| f.add_callee(func));
+    hand_up(func.py(), |f| f.add_callee(func));
     run_user(func, args, kwargs)
 }
 
@@ -399,7 +399,7 @@ fn serve<'py>(
         }
     }
     output::replay(py, &found.deps)?;
-    frame::with_top(|f| {
+    hand_up(py, |f| {
         for d in &found.deps {
             f.add_dep(d.clone());
         }
@@ -516,6 +516,7 @@ fn execute<'py>(
     let mut fr = frame::pop();
     let elapsed = started.elapsed() + fr.saved;
     check_random(py, random_before, &mut fr)?;
+    check_threads(py, &mut fr);
     if let Ok(value) = &result {
         if globals::aliases(value, &reachable)? {
             fr.taint_local("returns a reference to its input", "");
@@ -590,6 +591,22 @@ fn execute<'py>(
     result
 }
 
+/// A thread the call started and left running does work after it returns
+/// that a hit would not do: the call is not stored. Threads started and
+/// joined within the call (pandas parses a large CSV on a pool) are fine:
+/// what they do is the call's, through the shared log (frame.rs).
+fn check_threads(py: Python<'_>, fr: &mut Frame) {
+    let running = fr.threads_started.iter().any(|t| {
+        t.bind(py)
+            .call_method0("is_alive")
+            .and_then(|a| a.is_truthy())
+            .unwrap_or(true)
+    });
+    if running {
+        fr.taint("starts a thread", "left running when the call returned");
+    }
+}
+
 /// Taints the call if it drew from a global generator: one that existed
 /// when it began, or that it imported (numpy imports `numpy.random` on first
 /// use), compared with its state right after the import.
@@ -625,7 +642,7 @@ fn hand_to_enclosing(w: &Wrapped, func: &Bound<'_, PyAny>, fr: Frame, file_deps:
         dirs_made,
         ..
     } = fr;
-    frame::with_top(|p| {
+    hand_up(py, |p| {
         p.saved += saved;
         p.random_at_import.extend(random_at_import);
         // What the call wrote, the enclosing call wrote (and must keep too).
@@ -646,6 +663,31 @@ fn hand_to_enclosing(w: &Wrapped, func: &Bound<'_, PyAny>, fr: Frame, file_deps:
             p.add_callee(c.bind(py));
         }
     });
+}
+
+/// [`frame::hand_up`], with the globals of callees handed across threads
+/// resolved here, where they are live objects.
+fn hand_up(py: Python<'_>, f: impl FnOnce(&mut Frame)) {
+    let callees = frame::hand_up(f);
+    if callees.is_empty() {
+        return;
+    }
+    let Some(rt) = runtime::get() else { return };
+    let roots = callees.iter().map(|c| c.bind(py).clone()).collect();
+    match globals::collect(rt, roots) {
+        Ok(Ok(deps)) => frame::share_deps(deps),
+        Ok(Err(reason)) => frame::record(frame::Event::Taint {
+            reason,
+            detail: String::new(),
+        }),
+        Err(err) => {
+            tracing::debug!(%err, "globals of a worker thread's callees");
+            frame::record(frame::Event::Taint {
+                reason: "unknown event".to_owned(),
+                detail: err.to_string(),
+            });
+        }
+    }
 }
 
 /// A call of a function the last run found impure: run in a frame (what it
@@ -669,6 +711,7 @@ fn unkeyed<'py>(
     let result = run_user(func, args, kwargs);
     let mut fr = frame::pop();
     check_random(py, random_before, &mut fr)?;
+    check_threads(py, &mut fr);
     output::end(py, fr.out_start)?;
     store.record(&w.name, Outcome::Miss);
     rt.count_miss(&w.name, None);
