@@ -430,22 +430,7 @@ impl Store {
     /// What this process has recorded so far (committed at its end), by
     /// function.
     pub fn this_run(&self) -> std::collections::BTreeMap<String, FunctionSummary> {
-        self.session()
-            .functions
-            .iter()
-            .map(|(name, f)| {
-                (
-                    name.clone(),
-                    FunctionSummary {
-                        hits: f.hits,
-                        misses: f.misses,
-                        stored: f.stored,
-                        time_saved_s: f.time_saved_s,
-                        reasons: f.reasons.clone(),
-                    },
-                )
-            })
-            .collect()
+        self.session().functions.clone()
     }
 
     /// Drops every entry of one function (`<module>.<qualname>`); returns how

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::Key;
+use crate::{FunctionSummary, Key};
 
 /// One thing that happened to a call of a function.
 #[derive(Debug, Clone, Copy)]
@@ -17,15 +17,6 @@ pub enum Outcome<'a> {
     /// Why a call was not served or not stored: a stable key such as
     /// `source changed` or `too fast`.
     Reason(&'a str),
-}
-
-#[derive(Debug, Default, Clone, PartialEq)]
-pub(crate) struct FunctionStats {
-    pub hits: u64,
-    pub misses: u64,
-    pub stored: u64,
-    pub time_saved_s: f64,
-    pub reasons: BTreeMap<String, u64>,
 }
 
 /// A file-table row to write at commit.
@@ -42,7 +33,8 @@ pub(crate) struct FileRow {
 
 #[derive(Debug, Default)]
 pub(crate) struct Session {
-    pub functions: BTreeMap<String, FunctionStats>,
+    /// What `rote status` reports per function, for this process so far.
+    pub functions: BTreeMap<String, FunctionSummary>,
     pub used: BTreeMap<Key, i64>,
     pub files: BTreeMap<(u64, u64), FileRow>,
 }
