@@ -220,16 +220,7 @@ pub(crate) fn frame_files(py: Python<'_>, depth: usize) -> Vec<String> {
 
 /// The file of the running Python frame.
 pub(crate) fn current_file(py: Python<'_>) -> Option<String> {
-    // SAFETY: GIL held; the frame is borrowed, the code a new reference.
-    unsafe {
-        let frame = ffi::PyEval_GetFrame();
-        if frame.is_null() {
-            return None;
-        }
-        let code = ffi::PyFrame_GetCode(frame);
-        let code = Bound::from_owned_ptr_or_err(py, code.cast()).ok()?;
-        code.getattr("co_filename").ok()?.extract::<String>().ok()
-    }
+    frame_files(py, 1).pop()
 }
 
 fn fspath(obj: &Bound<'_, PyAny>) -> PyResult<PathBuf> {

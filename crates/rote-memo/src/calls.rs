@@ -67,9 +67,11 @@ struct Watch {
 
 static WATCH: OnceLock<Watch> = OnceLock::new();
 
-/// Addresses of the impure functions and their names, resolved on first use
-/// (`resource` counts only once something imported it).
-static IMPURE: Mutex<Vec<(usize, &'static str, &'static str)>> = Mutex::new(Vec::new());
+/// Addresses of the impure functions and their names, resolved on first use;
+/// and whether `resource` was among them (it counts only once something
+/// imported it, so until then each lookup checks for it).
+static IMPURE: Mutex<(Vec<(usize, &'static str, &'static str)>, bool)> =
+    Mutex::new((Vec::new(), false));
 
 /// Registers the CALL callback; code objects opt in through [`watch`].
 pub(crate) fn install(py: Python<'_>, tool_id: i32) -> PyResult<()> {
@@ -153,20 +155,19 @@ fn aliases(module_code: &Bound<'_, PyAny>, names: &mut HashSet<String>) -> PyRes
 
 /// `module.name` when `callable` is one of the impure functions.
 pub(crate) fn impure_name(py: Python<'_>, callable: usize) -> Option<String> {
-    let mut table = IMPURE.lock().unwrap_or_else(|e| e.into_inner());
-    let modules = py.import("sys").and_then(|s| s.getattr("modules")).ok()?;
-    // Built once `time` and `os` are there (always, after start-up), again
-    // when `resource` shows up later.
-    let want = FUNCTIONS
-        .iter()
-        .filter(|(m, _)| modules.contains(*m).unwrap_or(false))
-        .count();
-    if table.len() < want {
-        table.clear();
-        for (module, name) in FUNCTIONS {
-            if let Ok(f) = modules.get_item(*module).and_then(|m| m.getattr(*name)) {
-                table.push((f.as_ptr() as usize, *module, *name));
+    let mut guard = IMPURE.lock().unwrap_or_else(|e| e.into_inner());
+    let (table, complete) = &mut *guard;
+    if table.is_empty() || !*complete {
+        let modules = py.import("sys").and_then(|s| s.getattr("modules")).ok()?;
+        let with_resource = modules.contains("resource").unwrap_or(false);
+        if table.is_empty() || with_resource {
+            table.clear();
+            for (module, name) in FUNCTIONS {
+                if let Ok(f) = modules.get_item(*module).and_then(|m| m.getattr(*name)) {
+                    table.push((f.as_ptr() as usize, *module, *name));
+                }
             }
+            *complete = with_resource;
         }
     }
     table
