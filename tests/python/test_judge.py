@@ -15,20 +15,7 @@ class QuietProject(Project):
     """Runs with standard input at end of file, so that `input()` and reads
     of stdin return at once under rote and under python."""
 
-    def _run(self, argv, env=None, merged=False):
-        p = subprocess.run(
-            argv,
-            check=False,
-            cwd=self.root,
-            env=env or self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merged else subprocess.PIPE,
-            text=True,
-        )
-        from test_memo_e2e import Run
-
-        return Run(p.stdout, p.stderr or "", p.returncode)
+    stdin = subprocess.DEVNULL
 
 
 @pytest.fixture

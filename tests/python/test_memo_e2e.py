@@ -86,6 +86,9 @@ def miss(reason=None, n=1, stored=True):
 class Project:
     """A project folder, runs of rote and python in it, and rote's report."""
 
+    # The runs' standard input (None: this process's).
+    stdin = None
+
     def __init__(self, root: Path, mode: str = "inherited"):
         self.root = root
         self.env = _env(mode)
@@ -150,6 +153,7 @@ class Project:
             check=False,
             cwd=self.root,
             env=env or self.env,
+            stdin=self.stdin,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT if merged else subprocess.PIPE,
             text=True,
