@@ -70,8 +70,10 @@ static WATCH: OnceLock<Watch> = OnceLock::new();
 /// Addresses of the impure functions and their names, resolved on first use;
 /// and whether `resource` was among them (it counts only once something
 /// imported it, so until then each lookup checks for it).
-static IMPURE: Mutex<(Vec<(usize, &'static str, &'static str)>, bool)> =
-    Mutex::new((Vec::new(), false));
+static IMPURE: Mutex<(Vec<ImpureFn>, bool)> = Mutex::new((Vec::new(), false));
+
+/// An impure function's address, module and name.
+type ImpureFn = (usize, &'static str, &'static str);
 
 /// Registers the CALL callback; code objects opt in through [`watch`].
 pub(crate) fn install(py: Python<'_>, tool_id: i32) -> PyResult<()> {
